@@ -1,0 +1,397 @@
+#pragma once
+// Epoch-based reclamation and per-thread dispatch records for the thread-safe broker.
+//
+// Publishing must not take a lock or perform a read-modify-write per subscriber, yet a
+// subscriber list (or channel, or table) replaced by a writer must not be freed while a
+// publisher on another thread still reads it, and `unsubscribe` must wait for an invocation
+// in flight on another thread. Both needs are met by one per-thread record:
+//   - `epoch`: odd while the thread is inside a dispatch (a read-side critical section),
+//     carrying the global epoch it observed; retired objects are freed two epochs later.
+//   - `slots[depth]`: which subscriber list (identified by its owner, a channel or pattern
+//     entry, or a queued subscription) the thread is iterating at each nesting depth, tagged
+//     with a generation so a waiter can tell one dispatch from the next.
+// The read side orders its stores before its later loads with a "light" fence and the write
+// side with a "heavy" one. On Linux the heavy fence is `membarrier(PRIVATE_EXPEDITED)`, which
+// lets the light fence be a compiler barrier: the hot path then costs plain stores. Elsewhere
+// both are sequentially consistent fences.
+
+#include <herald/version.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#if defined(__linux__)
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+HERALD_NAMESPACE_BEGIN
+namespace detail {
+
+#ifndef HERALD_MAX_DISPATCH_DEPTH
+/// Hard upper bound on nested dispatch depth per thread (the broker's configurable limit must
+/// not exceed it). Each level costs one 8-byte slot in the thread's record.
+#define HERALD_MAX_DISPATCH_DEPTH 1024
+#endif
+inline constexpr std::size_t max_dispatch_depth = HERALD_MAX_DISPATCH_DEPTH;
+
+class AsymmetricFence {
+public:
+    /// Orders the caller's earlier stores before its later loads, as seen by a thread that
+    /// issues heavy(). Cheap: a compiler barrier when membarrier is available.
+    static void light() noexcept {
+        if (expedited_.load(std::memory_order_relaxed)) {
+            std::atomic_signal_fence(std::memory_order_seq_cst);
+        } else {
+            std::atomic_thread_fence(std::memory_order_seq_cst);
+        }
+    }
+
+    /// Makes every other thread's earlier stores visible and orders them before the caller's
+    /// later loads. Expensive (a system call) when membarrier is in use.
+    static void heavy() noexcept {
+#if defined(__linux__)
+        if (expedited_.load(std::memory_order_relaxed)) {
+            if (::syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0) {
+                return;
+            }
+        }
+#endif
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+    }
+
+    /// Registers the process for expedited membarrier once. Until it succeeds, light() issues
+    /// real fences, so correctness never depends on it.
+    static void initialise() noexcept {
+        static const bool registered = [] {
+#if defined(__linux__) && !defined(HERALD_NO_MEMBARRIER)
+            const long supported = ::syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+            if (supported > 0 && (supported & MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 &&
+                ::syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0) {
+                expedited_.store(true, std::memory_order_seq_cst);
+                return true;
+            }
+#endif
+            return false;
+        }();
+        (void)registered;
+    }
+
+    static bool expedited() noexcept {
+        return expedited_.load(std::memory_order_relaxed);
+    }
+
+private:
+    static inline std::atomic<bool> expedited_{false};
+};
+
+/// One per (thread, domain). Never freed: a thread that exits returns its record for reuse, so
+/// a writer scanning records never touches freed memory.
+struct ThreadRecord {
+    std::atomic<std::uint64_t> epoch{0}; // 0 or even: quiescent; odd: in a critical section
+    std::atomic<bool> in_use{false};
+    std::atomic<const ThreadRecord*> waiting_on{nullptr}; // set while blocked in unsubscribe
+    ThreadRecord* next = nullptr;                         // immutable once linked
+    std::atomic<std::uintptr_t> slots[max_dispatch_depth]{};
+    // Owned by the thread using the record; never read by others.
+    std::uint32_t depth = 0;
+    std::uint16_t generation[max_dispatch_depth]{};
+};
+
+/// Encodes (owner pointer, 16-bit generation) in one word so a waiter can see a dispatch end.
+inline std::uintptr_t make_slot(const void* owner, std::uint16_t generation) noexcept {
+    return (static_cast<std::uintptr_t>(generation) << 48) |
+           (reinterpret_cast<std::uintptr_t>(owner) & ((std::uintptr_t{1} << 48) - 1));
+}
+inline bool slot_owner_is(std::uintptr_t slot, const void* owner) noexcept {
+    return slot != 0 &&
+           (slot & ((std::uintptr_t{1} << 48) - 1)) ==
+               (reinterpret_cast<std::uintptr_t>(owner) & ((std::uintptr_t{1} << 48) - 1));
+}
+
+/// The set of thread records and the global epoch. One per process in practice (an inline
+/// variable), but brokers keep a pointer to theirs, so copies in different shared libraries
+/// built with hidden visibility stay consistent.
+class EpochDomain {
+public:
+    static EpochDomain& instance() noexcept {
+        static EpochDomain domain;
+        return domain;
+    }
+
+    std::atomic<std::uint64_t>& global_epoch() noexcept { return global_epoch_; }
+
+    ThreadRecord* acquire_record() {
+        for (ThreadRecord* r = head_.load(std::memory_order_acquire); r != nullptr; r = r->next) {
+            bool expected = false;
+            if (!r->in_use.load(std::memory_order_relaxed) &&
+                r->in_use.compare_exchange_strong(expected, true, std::memory_order_acq_rel)) {
+                return r;
+            }
+        }
+        // Records are intentionally never deleted (see ThreadRecord); they stay reachable from
+        // head_, so leak checkers do not report them.
+        auto* r = new ThreadRecord;
+        r->in_use.store(true, std::memory_order_relaxed);
+        ThreadRecord* old = head_.load(std::memory_order_relaxed);
+        do {
+            r->next = old;
+        } while (!head_.compare_exchange_weak(old, r, std::memory_order_release,
+                                              std::memory_order_relaxed));
+        return r;
+    }
+
+    static void release_record(ThreadRecord* r) noexcept {
+        r->epoch.store(0, std::memory_order_release);
+        for (std::size_t i = 0; i < max_dispatch_depth; ++i) {
+            r->generation[i] = 0;
+        }
+        r->depth = 0;
+        r->in_use.store(false, std::memory_order_release);
+    }
+
+    ThreadRecord* head() const noexcept { return head_.load(std::memory_order_acquire); }
+
+    /// Tries to advance the global epoch: possible when every thread inside a critical section
+    /// has observed the current one. Returns the (possibly new) global epoch.
+    std::uint64_t try_advance() noexcept {
+        AsymmetricFence::heavy();
+        const std::uint64_t current = global_epoch_.load(std::memory_order_seq_cst);
+        for (ThreadRecord* r = head(); r != nullptr; r = r->next) {
+            const std::uint64_t e = r->epoch.load(std::memory_order_acquire);
+            if ((e & 1U) != 0 && (e >> 1) != current) {
+                return current;
+            }
+        }
+        std::uint64_t expected = current;
+        global_epoch_.compare_exchange_strong(expected, current + 1, std::memory_order_acq_rel);
+        return global_epoch_.load(std::memory_order_acquire);
+    }
+
+private:
+    EpochDomain() { AsymmetricFence::initialise(); }
+    std::atomic<ThreadRecord*> head_{nullptr};
+    std::atomic<std::uint64_t> global_epoch_{1};
+};
+
+/// The calling thread's record in a domain, acquired on first use and returned at thread exit.
+inline ThreadRecord& this_thread_record(EpochDomain& domain) {
+    struct Cache {
+        EpochDomain* domain = nullptr;
+        ThreadRecord* record = nullptr;
+        std::vector<std::pair<EpochDomain*, ThreadRecord*>> others;
+        ~Cache() {
+            if (record != nullptr) {
+                EpochDomain::release_record(record);
+            }
+            for (auto& [d, r] : others) {
+                EpochDomain::release_record(r);
+            }
+        }
+    };
+    thread_local Cache cache;
+    if (cache.domain == &domain) [[likely]] {
+        return *cache.record;
+    }
+    if (cache.domain == nullptr) {
+        cache.record = domain.acquire_record();
+        cache.domain = &domain;
+        return *cache.record;
+    }
+    for (auto& [d, r] : cache.others) {
+        if (d == &domain) {
+            return *r;
+        }
+    }
+    cache.others.emplace_back(&domain, domain.acquire_record());
+    return *cache.others.back().second;
+}
+
+/// Read-side critical section. Nested sections on one thread are free; only the outermost one
+/// publishes the epoch.
+class CriticalSection {
+public:
+    CriticalSection(EpochDomain& domain, ThreadRecord& record) noexcept : record_(record) {
+        if (record_.depth++ == 0) {
+            const std::uint64_t e = domain.global_epoch().load(std::memory_order_relaxed);
+            // Release so that a reclaimer which acquires this value also sees every read this
+            // thread made in earlier sections (a plain store would not extend that ordering).
+            record_.epoch.store((e << 1) | 1U, std::memory_order_release);
+            AsymmetricFence::light();
+        }
+    }
+    CriticalSection(const CriticalSection&) = delete;
+    CriticalSection& operator=(const CriticalSection&) = delete;
+    ~CriticalSection() {
+        if (--record_.depth == 0) {
+            record_.epoch.store(0, std::memory_order_release);
+        }
+    }
+
+private:
+    ThreadRecord& record_;
+};
+
+/// Marks, for the duration of one list iteration, which owner this thread is dispatching.
+class DispatchSlot {
+public:
+    DispatchSlot(ThreadRecord& record, const void* owner) noexcept
+        : record_(record), level_(record.depth - 1) {
+        const std::uint16_t g = ++record_.generation[level_];
+        record_.slots[level_].store(make_slot(owner, g), std::memory_order_relaxed);
+        AsymmetricFence::light();
+    }
+    DispatchSlot(const DispatchSlot&) = delete;
+    DispatchSlot& operator=(const DispatchSlot&) = delete;
+    ~DispatchSlot() { record_.slots[level_].store(0, std::memory_order_release); }
+
+private:
+    ThreadRecord& record_;
+    std::uint32_t level_;
+};
+
+/// Waits until no other thread is dispatching `owner_a` or `owner_b` in a dispatch that began
+/// before the caller's preceding store (the caller has already deactivated what it waits for).
+/// Never waits for the calling thread itself. If two threads would wait for each other (each
+/// unsubscribing, from inside a handler, a subscription the other is running), the one with
+/// the higher record address stops waiting, so the pair cannot deadlock.
+inline void wait_for_dispatches(EpochDomain& domain, const void* owner_a, const void* owner_b) {
+    ThreadRecord& self = this_thread_record(domain);
+    AsymmetricFence::heavy();
+    for (ThreadRecord* r = domain.head(); r != nullptr; r = r->next) {
+        if (r == &self || (r->epoch.load(std::memory_order_acquire) & 1U) == 0) {
+            continue;
+        }
+        for (std::size_t level = 0; level < max_dispatch_depth; ++level) {
+            const std::uintptr_t seen = r->slots[level].load(std::memory_order_acquire);
+            if (seen == 0) {
+                // A deeper level is only ever set inside a handler called from a set shallower
+                // one, so the first empty level ends this thread's stack; a dispatch starting
+                // after the heavy fence sees the caller's deactivation and needs no wait.
+                break;
+            }
+            if (!slot_owner_is(seen, owner_a) && !slot_owner_is(seen, owner_b)) {
+                continue;
+            }
+            self.waiting_on.store(r, std::memory_order_seq_cst);
+            unsigned spins = 0;
+            while (r->slots[level].load(std::memory_order_acquire) == seen) {
+                if (self.depth > 0 && r->waiting_on.load(std::memory_order_seq_cst) == &self &&
+                    std::less<const ThreadRecord*>{}(r, &self)) {
+                    break; // mutual wait between two handlers: the higher address yields
+                }
+                if (++spins < 64) {
+                    std::this_thread::yield();
+                } else {
+                    std::this_thread::sleep_for(std::chrono::microseconds(50));
+                }
+            }
+            self.waiting_on.store(nullptr, std::memory_order_seq_cst);
+        }
+    }
+}
+
+/// Waits until every other thread that is inside a critical section now has left it (a grace
+/// period). Used when a broker shuts down.
+inline void wait_for_grace_period(EpochDomain& domain) {
+    ThreadRecord& self = this_thread_record(domain);
+    AsymmetricFence::heavy();
+    for (ThreadRecord* r = domain.head(); r != nullptr; r = r->next) {
+        if (r == &self) {
+            continue;
+        }
+        const std::uint64_t seen = r->epoch.load(std::memory_order_acquire);
+        if ((seen & 1U) == 0) {
+            continue;
+        }
+        while (r->epoch.load(std::memory_order_acquire) == seen) {
+            std::this_thread::yield();
+        }
+    }
+}
+
+/// Objects unlinked by a writer, freed once no reader can still hold them. Destruction runs
+/// outside every broker lock (in `collect`), because destroying a subscription destroys its
+/// handler, which may own handles that call back into the broker.
+class RetireList {
+public:
+    struct Entry {
+        void* object;
+        void (*destroy)(void*) noexcept;
+        std::uint64_t epoch;
+    };
+
+    explicit RetireList(EpochDomain& domain) noexcept : domain_(domain) {}
+    RetireList(const RetireList&) = delete;
+    RetireList& operator=(const RetireList&) = delete;
+    ~RetireList() { destroy_all(take_all()); }
+
+    /// Queues `object` for destruction. Called with the broker's writer lock held.
+    void retire(void* object, void (*destroy)(void*) noexcept) {
+        std::lock_guard lock(mutex_);
+        entries_.push_back(
+            Entry{object, destroy, domain_.global_epoch().load(std::memory_order_acquire)});
+    }
+
+    /// Destroys what no reader can still hold, once enough has accumulated (or always, when
+    /// `force`). Called with no broker lock held.
+    void collect(bool force = false) {
+        std::vector<Entry> ready;
+        {
+            std::lock_guard lock(mutex_);
+            if (!force && entries_.size() < next_attempt_) {
+                return;
+            }
+            const std::uint64_t now = domain_.try_advance();
+            std::size_t kept = 0;
+            for (Entry& e : entries_) {
+                if (e.epoch + 2 <= now) {
+                    ready.push_back(e);
+                } else {
+                    entries_[kept++] = e;
+                }
+            }
+            entries_.resize(kept);
+            // Grow the threshold with what survives, so a long-running handler pinning an
+            // epoch costs amortised O(1) per retirement rather than a scan per retirement.
+            next_attempt_ = kept + batch;
+        }
+        destroy_all(std::move(ready));
+    }
+
+    /// Everything still queued, for a broker that has shut down (no reader can exist).
+    std::vector<Entry> take_all() {
+        std::lock_guard lock(mutex_);
+        next_attempt_ = batch;
+        return std::exchange(entries_, {});
+    }
+
+    static void destroy_all(std::vector<Entry> entries) noexcept {
+        for (Entry& e : entries) {
+            e.destroy(e.object);
+        }
+    }
+
+    std::size_t pending() const {
+        std::lock_guard lock(mutex_);
+        return entries_.size();
+    }
+
+private:
+    static constexpr std::size_t batch = 64;
+    EpochDomain& domain_;
+    mutable std::mutex mutex_;
+    std::vector<Entry> entries_;
+    std::size_t next_attempt_ = batch;
+};
+
+} // namespace detail
+HERALD_NAMESPACE_END

@@ -1,0 +1,41 @@
+#pragma once
+/// \file
+/// Counters for one subscription and for a whole broker.
+
+#include <herald/version.hpp>
+
+#include <cstddef>
+#include <cstdint>
+
+HERALD_NAMESPACE_BEGIN
+
+/// A subscription's counters, read with `Subscription::stats()`.
+/// Every message offered to the subscription ends in exactly one of: delivered, errors,
+/// dropped, skipped (or is still queued).
+struct SubscriptionStats {
+    std::uint64_t delivered = 0; ///< handler invocations that returned normally
+    std::uint64_t errors = 0;    ///< handler invocations that threw
+    std::uint64_t dropped = 0;   ///< messages a bounded queue dropped (all causes)
+    std::uint64_t skipped =
+        0; ///< messages not handed over because the subscription was being cancelled
+    std::uint64_t queued = 0;     ///< messages waiting in the queue now
+    std::uint64_t high_water = 0; ///< largest queue length seen
+    bool active = false;          ///< still subscribed
+};
+
+/// Broker-wide totals, read with `Broker::stats()`. Cheap enough for a health check: the
+/// counts are kept up to date by writers, and the message totals sum one counter per
+/// subscriber list (publish itself keeps no broker-wide counter, which would cost an atomic
+/// read-modify-write on a shared cache line per publish).
+struct BrokerStats {
+    std::size_t channels = 0;      ///< channels with at least one exact subscriber
+    std::size_t patterns = 0;      ///< distinct patterns with at least one subscriber
+    std::size_t subscriptions = 0; ///< live subscriptions (exact and pattern)
+    std::uint64_t dispatched = 0; ///< messages dispatched to a subscriber list (channel or pattern)
+    std::uint64_t errors = 0;     ///< handler exceptions caught
+    std::uint64_t dropped = 0;    ///< messages dropped by bounded queues
+    std::uint64_t depth_exceeded = 0;  ///< publishes refused because dispatch nesting was too deep
+    std::uint64_t type_mismatches = 0; ///< pattern matches skipped because payload types differ
+};
+
+HERALD_NAMESPACE_END
