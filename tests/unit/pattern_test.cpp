@@ -1,0 +1,682 @@
+// Unit tests of <herald/pattern.hpp>: every corner of the three grammars, Redis's own glob test
+// cases, and the Pattern value type. The differential tests in tests/conformance/ check the same
+// rules against redis-server, nats-server and libmosquitto on generated inputs.
+
+#include "test_catch.hpp"
+
+#include <herald/pattern.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <unordered_set>
+
+using namespace std::string_literals;
+using herald::glob_match;
+using herald::mqtt_match;
+using herald::nats_match;
+
+namespace {
+
+std::string repeat(std::string_view unit, std::size_t times) {
+    std::string s;
+    for (std::size_t i = 0; i < times; ++i) {
+        s += unit;
+    }
+    return s;
+}
+
+// The error a callable throws, or nothing.
+template <class F>
+std::optional<herald::pattern_error> error_of(F&& f) {
+    try {
+        f();
+    } catch (const herald::pattern_error& e) {
+        return e;
+    }
+    return std::nullopt;
+}
+
+std::size_t nats_error_position(std::string_view pattern, char separator = '.') {
+    const auto e = error_of([&] { (void)herald::nats_pattern(pattern, separator); });
+    REQUIRE(e.has_value());
+    return e->position();
+}
+
+std::size_t mqtt_error_position(std::string_view filter) {
+    const auto e = error_of([&] { (void)herald::mqtt_pattern(filter); });
+    REQUIRE(e.has_value());
+    return e->position();
+}
+
+} // namespace
+
+// ---- globs --------------------------------------------------------------------------------------
+
+TEST_CASE("glob: a pattern without special characters matches only the identical channel") {
+    CHECK(glob_match("news", "news"));
+    CHECK_FALSE(glob_match("news", "new"));
+    CHECK_FALSE(glob_match("news", "newss"));
+    CHECK_FALSE(glob_match("news", ""));
+}
+
+TEST_CASE("glob: matching is case-sensitive") {
+    CHECK_FALSE(glob_match("News", "news"));
+    CHECK_FALSE(glob_match("[A-Z]", "a"));
+    CHECK(glob_match("[A-Z]", "Q"));
+}
+
+TEST_CASE("glob: a star matches any run of bytes, including none after a prefix") {
+    CHECK(glob_match("news:*", "news:sports"));
+    CHECK(glob_match("news:*", "news:"));
+    CHECK(glob_match("*:sports", "news:sports"));
+    CHECK(glob_match("n*s*s", "news:sports"));
+    CHECK_FALSE(glob_match("news:*", "news"));
+    CHECK_FALSE(glob_match("*x", "news"));
+}
+
+TEST_CASE("glob: a star alone does not match the empty channel, as in Redis 7.0") {
+    // redis-server 7.0 delivers PUBLISH "" to PSUBSCRIBE "" but not to "*" or "**".
+    CHECK_FALSE(glob_match("*", ""));
+    CHECK_FALSE(glob_match("**", ""));
+    CHECK(glob_match("*", "x"));
+}
+
+TEST_CASE("glob: the empty pattern matches only the empty channel") {
+    CHECK(glob_match("", ""));
+    CHECK_FALSE(glob_match("", "a"));
+}
+
+TEST_CASE("glob: trailing stars match the empty rest of a non-empty channel") {
+    CHECK(glob_match("a*", "a"));
+    CHECK(glob_match("a***", "a"));
+    CHECK(glob_match("a*b*", "ab"));
+    CHECK_FALSE(glob_match("a*b*", "a"));
+}
+
+TEST_CASE("glob: consecutive stars behave like one") {
+    CHECK(glob_match("a**b", "ab"));
+    CHECK(glob_match("a***b", "axxb"));
+    CHECK_FALSE(glob_match("a**b", "axxc"));
+}
+
+TEST_CASE("glob: a question mark matches exactly one byte") {
+    CHECK(glob_match("h?llo", "hello"));
+    CHECK_FALSE(glob_match("h?llo", "hllo"));
+    CHECK_FALSE(glob_match("h?llo", "heello"));
+    CHECK_FALSE(glob_match("?", ""));
+    CHECK(glob_match("??", "ab"));
+}
+
+TEST_CASE("glob: a question mark matches a NUL byte and a byte above 0x7f") {
+    CHECK(glob_match("a?b", "a\0b"s));
+    CHECK(glob_match("a?b", "a\xff"
+                            "b"));
+}
+
+TEST_CASE("glob: a class matches one byte of its set") {
+    CHECK(glob_match("h[ae]llo", "hello"));
+    CHECK(glob_match("h[ae]llo", "hallo"));
+    CHECK_FALSE(glob_match("h[ae]llo", "hillo"));
+    CHECK_FALSE(glob_match("h[ae]llo", "hllo"));
+}
+
+TEST_CASE("glob: a caret class matches one byte outside its set") {
+    CHECK(glob_match("h[^e]llo", "hallo"));
+    CHECK_FALSE(glob_match("h[^e]llo", "hello"));
+    CHECK_FALSE(glob_match("h[^e]llo", "hllo"));
+}
+
+TEST_CASE("glob: a range matches the bytes between its bounds and a reversed range is the same") {
+    CHECK(glob_match("h[a-b]llo", "hallo"));
+    CHECK(glob_match("h[a-b]llo", "hbllo"));
+    CHECK_FALSE(glob_match("h[a-b]llo", "hcllo"));
+    CHECK(glob_match("[z-a]", "m"));
+    CHECK(glob_match("[9-0]", "5"));
+    CHECK_FALSE(glob_match("[z-a]", "A"));
+    CHECK(glob_match("[^a-c]", "d"));
+    CHECK_FALSE(glob_match("[^c-a]", "b"));
+}
+
+TEST_CASE("glob: a dash before the closing bracket makes a range up to ] and the class runs on") {
+    // "[a-]" is a range from ']' (0x5d) to 'a' (0x61); the class is then unterminated.
+    CHECK(glob_match("[a-]", "a"));
+    CHECK(glob_match("[a-]", "]"));
+    CHECK(glob_match("[a-]", "^"));
+    CHECK(glob_match("[a-]", "_"));
+    CHECK_FALSE(glob_match("[a-]", "-"));
+    CHECK_FALSE(glob_match("[a-]", "b"));
+    CHECK_FALSE(glob_match("[a-]x", "ax")); // the 'x' is inside the class
+    CHECK(glob_match("[a-]x", "x"));
+}
+
+TEST_CASE("glob: a dash at the start or end of an unterminated class is a literal dash") {
+    CHECK(glob_match("[-a]", "-"));
+    CHECK(glob_match("[a-", "-"));
+    CHECK(glob_match("[a-", "a"));
+}
+
+TEST_CASE("glob: an empty class never matches and []] is an empty class then a literal ]") {
+    CHECK_FALSE(glob_match("[]", "a"));
+    CHECK_FALSE(glob_match("[]", "]"));
+    CHECK_FALSE(glob_match("[]", ""));
+    CHECK_FALSE(glob_match("[]]", "]"));
+    CHECK_FALSE(glob_match("[]]", "]]"));
+    CHECK_FALSE(glob_match("a[]", "a"));
+}
+
+TEST_CASE("glob: a negated empty class matches any one byte") {
+    CHECK(glob_match("[^]", "a"));
+    CHECK(glob_match("[^]", "]"));
+    CHECK(glob_match("[^]", "\0"s));
+    CHECK_FALSE(glob_match("[^]", ""));
+    CHECK_FALSE(glob_match("[^]", "ab"));
+}
+
+TEST_CASE("glob: an exclamation mark does not negate a class") {
+    CHECK(glob_match("[!a]", "!"));
+    CHECK(glob_match("[!a]", "a"));
+    CHECK_FALSE(glob_match("[!a]", "b"));
+}
+
+TEST_CASE("glob: an unterminated class ends at the end of the pattern") {
+    CHECK(glob_match("[abc", "a"));
+    CHECK(glob_match("[abc", "c"));
+    CHECK_FALSE(glob_match("[abc", "d"));
+    CHECK_FALSE(glob_match("[abc", "ab"));
+    CHECK(glob_match("x[^abc", "xd"));
+    CHECK_FALSE(glob_match("x[^abc", "xa"));
+}
+
+TEST_CASE("glob: a lone bracket at the end never matches and [^ at the end matches any byte") {
+    CHECK_FALSE(glob_match("[", "["));
+    CHECK_FALSE(glob_match("[", ""));
+    CHECK_FALSE(glob_match("a[", "a["));
+    CHECK(glob_match("[^", "x"));
+    CHECK(glob_match("[^", "^"));
+    CHECK_FALSE(glob_match("[^", ""));
+}
+
+TEST_CASE("glob: a backslash escapes the next byte outside a class") {
+    CHECK(glob_match("a\\*b", "a*b"));
+    CHECK_FALSE(glob_match("a\\*b", "axb"));
+    CHECK(glob_match("\\?", "?"));
+    CHECK_FALSE(glob_match("\\?", "x"));
+    CHECK(glob_match("\\[a]", "[a]"));
+    CHECK(glob_match("\\\\", "\\"));
+    CHECK(glob_match("\\a", "a"));
+}
+
+TEST_CASE("glob: a trailing backslash matches a literal backslash") {
+    CHECK(glob_match("\\", "\\"));
+    CHECK(glob_match("a\\", "a\\"));
+    CHECK_FALSE(glob_match("a\\", "a"));
+    CHECK_FALSE(glob_match("\\", ""));
+}
+
+TEST_CASE("glob: a backslash inside a class escapes the next byte") {
+    CHECK(glob_match("[\\]]", "]"));
+    CHECK_FALSE(glob_match("[\\]]", "\\"));
+    CHECK(glob_match("[\\-a]", "-"));
+    CHECK(glob_match("[\\-a]", "a"));
+    CHECK_FALSE(glob_match("[\\-a]", "b")); // not a range: the dash was escaped
+    CHECK(glob_match("[\\\\]", "\\"));
+    CHECK(glob_match("[\\^]", "^"));
+}
+
+TEST_CASE("glob: a backslash that ends an unterminated class is a literal backslash") {
+    CHECK(glob_match("[\\", "\\"));
+    CHECK(glob_match("[a\\", "\\"));
+    CHECK(glob_match("[a\\", "a"));
+    CHECK_FALSE(glob_match("[a\\", "b"));
+}
+
+TEST_CASE("glob: a range bound is taken literally, even a backslash") {
+    // "[a-\\]" is the range '\\'..'a' (reversed), then the class ends at ']'.
+    CHECK(glob_match("[a-\\]", "\\"));
+    CHECK(glob_match("[a-\\]", "]"));
+    CHECK(glob_match("[a-\\]", "_"));
+    CHECK_FALSE(glob_match("[a-\\]", "b"));
+}
+
+TEST_CASE("glob: ranges over bytes above 0x7f compare as signed char like Redis on x86-64") {
+    // As signed char, 0x80..0xff are -128..-1: below NUL and every ASCII byte.
+    CHECK(glob_match("[\x80-\xff]", "\x80"));
+    CHECK(glob_match("[\x80-\xff]", "\xc3"));
+    CHECK_FALSE(glob_match("[\x80-\xff]", "a"));
+    // 0x7f..0x80 spans -128..127: every byte.
+    CHECK(glob_match("[\x7f-\x80]", "a"));
+    CHECK(glob_match("[\x7f-\x80]", "\0"s));
+    CHECK(glob_match("[\x7f-\x80]", "\xff"));
+    // 'a'..0xff is -1..97: NUL and ASCII up to 'a', and 0xff, but not 0x80 or 'b'.
+    CHECK(glob_match("[a-\xff]", "\0"s));
+    CHECK(glob_match("[a-\xff]", "\xff"));
+    CHECK(glob_match("[a-\xff]", "A"));
+    CHECK_FALSE(glob_match("[a-\xff]", "\x80"));
+    CHECK_FALSE(glob_match("[a-\xff]", "b"));
+    // Literal members are compared as bytes, so signedness does not matter there.
+    CHECK(glob_match("[\xe9]", "\xe9"));
+}
+
+TEST_CASE("glob: embedded NUL bytes are ordinary bytes in pattern and channel") {
+    CHECK(glob_match("a\0b"s, "a\0b"s));
+    CHECK_FALSE(glob_match("a\0b"s, "a"));
+    CHECK_FALSE(glob_match("a"s, "a\0"s));
+    CHECK(glob_match("*\0"s, "xyz\0"s));
+    CHECK(glob_match("[\0]"s, "\0"s));
+    CHECK_FALSE(glob_match("[^\0]"s, "\0"s));
+    CHECK(glob_match("[\0-a]"s, "A"));
+}
+
+TEST_CASE("glob: a pattern needing more than 1000 nested stars does not match, like Redis") {
+    const std::string subject = repeat("a", 1100);
+    // Each '*' that is not last nests one level; Redis gives up beyond 1000 levels.
+    CHECK(glob_match(repeat("*a", 1000), subject));
+    CHECK_FALSE(glob_match(repeat("*a", 1001), subject));
+    CHECK(glob_match(repeat("a*", 1001), subject)); // the last '*' does not nest
+    CHECK_FALSE(glob_match(repeat("a*", 1002), subject));
+    CHECK(glob_match(repeat("*a", 1000) + "*", subject));
+    CHECK_FALSE(glob_match(repeat("*a", 1001) + "*", subject));
+    // The limit is about nesting, not length: runs of stars count once.
+    CHECK(glob_match(repeat("*", 5000) + "a", "a"));
+}
+
+TEST_CASE("glob: a star after the whole channel was consumed does not count towards the limit") {
+    // Once the channel is used up, trailing stars are skipped without nesting.
+    CHECK(glob_match("a" + repeat("*", 3000), "a"));
+    CHECK(glob_match(repeat("?*", 1000), repeat("a", 1000)));
+}
+
+TEST_CASE("glob: every string is a valid glob and glob_pattern never throws") {
+    const std::string odd[] = {"", "[", "]", "\\", "[^", "[a-", "[\\", "\0"s, "***", "[]]", "[!"};
+    for (const std::string& p : odd) {
+        CHECK_NOTHROW(herald::glob_pattern(p));
+        CHECK(herald::glob_pattern(p).kind() == herald::PatternKind::glob);
+    }
+}
+
+TEST_CASE("glob: glob_match is usable in constant expressions") {
+    static_assert(glob_match("news:*", "news:sports"));
+    static_assert(!glob_match("*", ""));
+    static_assert(glob_match("[z-a]", "q"));
+    SUCCEED();
+}
+
+// ---- Redis's own test cases (tests/unit/pubsub.tcl and keyspace.tcl), as Catch2 tests ---------
+
+TEST_CASE("redis pubsub.tcl: PUBLISH/PSUBSCRIBE basics with foo.* and bar.*") {
+    CHECK(glob_match("foo.*", "foo.1"));
+    CHECK(glob_match("bar.*", "bar.1"));
+    CHECK_FALSE(glob_match("foo.*", "foo1"));
+    CHECK_FALSE(glob_match("bar.*", "foo1"));
+    CHECK_FALSE(glob_match("foo.*", "barfoo.1"));
+    CHECK_FALSE(glob_match("bar.*", "barfoo.1"));
+    CHECK_FALSE(glob_match("foo.*", "qux.1"));
+    CHECK_FALSE(glob_match("bar.*", "qux.1"));
+}
+
+TEST_CASE("redis pubsub.tcl: PUBLISH/PSUBSCRIBE with two clients on chan.*") {
+    CHECK(glob_match("chan.*", "chan.foo"));
+}
+
+TEST_CASE("redis pubsub.tcl: PUBLISH/PSUBSCRIBE after PUNSUBSCRIBE uses chan1.* chan2.* chan3.*") {
+    CHECK(glob_match("chan1.*", "chan1.hi"));
+    CHECK(glob_match("chan2.*", "chan2.hi"));
+    CHECK(glob_match("chan3.*", "chan3.hi"));
+    CHECK_FALSE(glob_match("chan1.*", "chan2.hi"));
+}
+
+TEST_CASE("redis pubsub.tcl: Mix SUBSCRIBE and PSUBSCRIBE matches foo.bar with foo.*") {
+    CHECK(glob_match("foo.*", "foo.bar"));
+}
+
+TEST_CASE("redis pubsub.tcl: keyspace notifications reach PSUBSCRIBE *") {
+    CHECK(glob_match("*", "__keyspace@9__:foo"));
+    CHECK(glob_match("*", "__keyevent@9__:set"));
+    CHECK(glob_match("*", "__keyevent@9__:expired"));
+    CHECK(glob_match("__keyspace@*__:*", "__keyspace@9__:mylist"));
+    CHECK_FALSE(glob_match("__keyspace@*__:*", "__keyevent@9__:lpush"));
+}
+
+TEST_CASE("redis keyspace.tcl: KEYS with pattern foo*") {
+    for (const char* key : {"foo_a", "foo_b", "foo_c"}) {
+        CHECK(glob_match("foo*", key));
+    }
+    for (const char* key : {"key_x", "key_y", "key_z"}) {
+        CHECK_FALSE(glob_match("foo*", key));
+    }
+}
+
+TEST_CASE("redis keyspace.tcl: KEYS * gets all keys") {
+    for (const char* key : {"foo_a", "foo_b", "foo_c", "key_x", "key_y", "key_z",
+                            "dlskeriewrioeuwqoirueioqwrueoqwrueqw"}) {
+        CHECK(glob_match("*", key));
+    }
+}
+
+TEST_CASE("redis keyspace.tcl: KEYS with hashtag") {
+    for (const char* key : {"{a}x", "{a}y", "{a}z"}) {
+        CHECK(glob_match("{a}*", key));
+        CHECK_FALSE(glob_match("*{b}*", key));
+    }
+    for (const char* key : {"{b}a", "{b}b", "{b}c"}) {
+        CHECK(glob_match("*{b}*", key));
+        CHECK_FALSE(glob_match("{a}*", key));
+    }
+}
+
+TEST_CASE("redis keyspace.tcl: regression for pattern matching long nested loops") {
+    CHECK_FALSE(glob_match(repeat("a*", 20) + "b", repeat("a", 40)));
+}
+
+TEST_CASE("redis keyspace.tcl: regression for pattern matching very long nested loops") {
+    CHECK_FALSE(glob_match(repeat("*?", 50000), repeat("a", 50000)));
+}
+
+// ---- NATS ---------------------------------------------------------------------------------------
+
+TEST_CASE("nats: a star matches exactly one token") {
+    CHECK(nats_match("a.*.c", "a.b.c"));
+    CHECK(nats_match("*", "a"));
+    CHECK(nats_match("*.*", "a.b"));
+    CHECK_FALSE(nats_match("a.*.c", "a.c"));
+    CHECK_FALSE(nats_match("a.*.c", "a.b.b.c"));
+    CHECK_FALSE(nats_match("a.*", "a"));
+    CHECK_FALSE(nats_match("*", "a.b"));
+}
+
+TEST_CASE("nats: a greater-than sign matches one or more trailing tokens but not zero") {
+    CHECK(nats_match("a.>", "a.b"));
+    CHECK(nats_match("a.>", "a.b.c.d"));
+    CHECK(nats_match("a.*.>", "a.b.c.d"));
+    CHECK(nats_match(">", "a"));
+    CHECK(nats_match(">", "a.b.c"));
+    CHECK_FALSE(nats_match("a.>", "a"));
+    CHECK_FALSE(nats_match("a.*.>", "a.b"));
+}
+
+TEST_CASE("nats: wildcards inside a longer token are literal bytes") {
+    CHECK(nats_match("a*", "a*"));
+    CHECK_FALSE(nats_match("a*", "ab"));
+    CHECK(nats_match("foo.b>r", "foo.b>r"));
+    CHECK_FALSE(nats_match("foo.b>r", "foo.bar"));
+    CHECK(nats_match("*.a>", "x.a>"));
+}
+
+TEST_CASE("nats: a literal pattern matches only the identical subject") {
+    CHECK(nats_match("foo.bar", "foo.bar"));
+    CHECK_FALSE(nats_match("foo.bar", "foo.baz"));
+    CHECK_FALSE(nats_match("foo.bar", "foo.bar.baz"));
+    CHECK_FALSE(nats_match("foo.bar", "foo"));
+}
+
+TEST_CASE("nats: a subject that is empty or has an empty token matches nothing") {
+    for (const char* subject : {"", ".", "a.", ".a", "a..b", "a.b."}) {
+        CHECK_FALSE(nats_match(">", subject));
+        CHECK_FALSE(nats_match("*", subject));
+        CHECK_FALSE(nats_match("a.>", subject));
+        CHECK_FALSE(nats_match("*.*", subject));
+    }
+}
+
+TEST_CASE("nats: star and greater-than tokens in a subject are ordinary tokens") {
+    // As in nats-server: publishing to "foo.*" reaches "foo.*" and "foo.>" (wildcards match any
+    // token) but not "foo.bar".
+    CHECK(nats_match("foo.*", "foo.*"));
+    CHECK(nats_match("foo.>", "foo.*"));
+    CHECK(nats_match("foo.*", "foo.>"));
+    CHECK_FALSE(nats_match("foo.bar", "foo.*"));
+    CHECK(nats_match("*", ">"));
+}
+
+TEST_CASE("nats: NUL, high bytes and whitespace are ordinary token bytes") {
+    CHECK(nats_match("a.*", "a.\0"s));
+    CHECK(nats_match("a\0b.c"s, "a\0b.c"s));
+    CHECK(nats_match("caf\xc3\xa9.*", "caf\xc3\xa9.x"));
+    CHECK(nats_match("a b.*", "a b.c"));
+}
+
+TEST_CASE("nats: an empty pattern is rejected at position 0") {
+    CHECK(nats_error_position("") == 0);
+    REQUIRE_THROWS_AS(nats_match("", "a"), herald::pattern_error);
+}
+
+TEST_CASE("nats: an empty token is rejected at the position where it starts") {
+    CHECK(nats_error_position(".a") == 0);
+    CHECK(nats_error_position("a..b") == 2);
+    CHECK(nats_error_position("a.") == 2);
+    CHECK(nats_error_position(".") == 0);
+    CHECK(nats_error_position("a.*.") == 4);
+}
+
+TEST_CASE("nats: a greater-than sign before the last token is rejected at its position") {
+    CHECK(nats_error_position("a.>.b") == 2);
+    CHECK(nats_error_position(">.a") == 0);
+    CHECK(nats_error_position("a.>.>") == 2);
+    REQUIRE_THROWS_AS(herald::nats_pattern("a.>.b"), herald::pattern_error);
+    REQUIRE_THROWS_AS(nats_match("a.>.b", "a.x.b"), herald::pattern_error);
+}
+
+TEST_CASE("nats: a custom separator splits tokens and makes the dot an ordinary byte") {
+    CHECK(nats_match("events:*:created", "events:user.42:created", ':'));
+    CHECK_FALSE(nats_match("events:*:created", "events:user:42:created", ':'));
+    CHECK(nats_match("a/>", "a/b/c", '/'));
+    CHECK(nats_match("a.b", "a.b", ':'));
+    CHECK_FALSE(nats_match("a.*", "a.b", ':'));
+    CHECK(nats_error_position("a::b", ':') == 2);
+    CHECK(nats_match("a\0*"s, "a\0x"s, '\0'));
+    const herald::Pattern p = herald::nats_pattern("a:>", ':');
+    CHECK(p.separator() == ':');
+    CHECK(p.matches("a:b:c"));
+    CHECK_FALSE(p.matches("a.b"));
+}
+
+TEST_CASE("nats: a wildcard character cannot be the separator") {
+    REQUIRE_THROWS_AS(herald::nats_pattern("a*b", '*'), herald::pattern_error);
+    REQUIRE_THROWS_AS(herald::nats_pattern("a>b", '>'), herald::pattern_error);
+    REQUIRE_THROWS_AS(nats_match("a", "a", '*'), herald::pattern_error);
+}
+
+// ---- MQTT ---------------------------------------------------------------------------------------
+
+TEST_CASE("mqtt: the examples of the MQTT specification match as specified") {
+    // MQTT 3.1.1 section 4.7.1.2 and 4.7.1.3.
+    CHECK(mqtt_match("sport/tennis/player1/#", "sport/tennis/player1"));
+    CHECK(mqtt_match("sport/tennis/player1/#", "sport/tennis/player1/ranking"));
+    CHECK(mqtt_match("sport/tennis/player1/#", "sport/tennis/player1/score/wimbledon"));
+    CHECK(mqtt_match("sport/#", "sport"));
+    CHECK(mqtt_match("sport/tennis/+", "sport/tennis/player1"));
+    CHECK(mqtt_match("sport/tennis/+", "sport/tennis/player2"));
+    CHECK_FALSE(mqtt_match("sport/tennis/+", "sport/tennis/player1/ranking"));
+    CHECK_FALSE(mqtt_match("sport/+", "sport"));
+    CHECK(mqtt_match("sport/+", "sport/"));
+    CHECK(mqtt_match("+/+", "/finance"));
+    CHECK(mqtt_match("/+", "/finance"));
+    CHECK_FALSE(mqtt_match("+", "/finance"));
+}
+
+TEST_CASE("mqtt: a plus matches exactly one level, including an empty one") {
+    CHECK(mqtt_match("a/+/c", "a/b/c"));
+    CHECK(mqtt_match("a/+/c", "a//c"));
+    CHECK(mqtt_match("+", "a"));
+    CHECK(mqtt_match("+/+", "/"));
+    CHECK_FALSE(mqtt_match("a/+/c", "a/c"));
+    CHECK_FALSE(mqtt_match("a/+", "a/b/c"));
+}
+
+TEST_CASE("mqtt: a hash matches any number of trailing levels and also the parent level") {
+    CHECK(mqtt_match("a/#", "a"));
+    CHECK(mqtt_match("a/#", "a/"));
+    CHECK(mqtt_match("a/#", "a/b/c"));
+    CHECK(mqtt_match("+/#", "a"));
+    CHECK(mqtt_match("a/+/#", "a/b"));
+    CHECK(mqtt_match("a/+/#", "a/"));
+    CHECK_FALSE(mqtt_match("a/+/#", "a"));
+    CHECK_FALSE(mqtt_match("a/#", "ab"));
+    CHECK_FALSE(mqtt_match("a/b/#", "a"));
+}
+
+TEST_CASE("mqtt: a hash alone matches every topic that does not start with a dollar") {
+    CHECK(mqtt_match("#", "a"));
+    CHECK(mqtt_match("#", "/"));
+    CHECK(mqtt_match("#", "a/b/c"));
+    CHECK(mqtt_match("#", "a$"));
+    CHECK_FALSE(mqtt_match("#", "$SYS"));
+    CHECK_FALSE(mqtt_match("#", "$SYS/broker/load"));
+}
+
+TEST_CASE("mqtt: filters starting with a wildcard do not match topics starting with a dollar") {
+    CHECK_FALSE(mqtt_match("+/monitor/Clients", "$SYS/monitor/Clients"));
+    CHECK_FALSE(mqtt_match("+", "$"));
+    CHECK_FALSE(mqtt_match("+/#", "$SYS/x"));
+    CHECK(mqtt_match("$SYS/monitor/+", "$SYS/monitor/Clients"));
+    CHECK(mqtt_match("$SYS/#", "$SYS"));
+    CHECK(mqtt_match("$SYS/#", "$SYS/broker/load"));
+    CHECK(mqtt_match("a/+", "a/$b")); // only the first level is special
+}
+
+TEST_CASE("mqtt: an invalid topic matches nothing") {
+    for (const std::string& topic : {""s, "a/+"s, "a/#"s, "+"s, "#"s, "a/b+"s, "a\0b"s}) {
+        CHECK_FALSE(mqtt_match("#", topic));
+        CHECK_FALSE(mqtt_match("+/+", topic));
+        CHECK_FALSE(mqtt_match("a/#", topic));
+    }
+    // A topic spelled like a filter is not matched by that filter.
+    CHECK_FALSE(mqtt_match("a/+", "a/+"));
+    CHECK_FALSE(mqtt_match("a/#", "a/#"));
+    CHECK_FALSE(mqtt_match("+", "+"));
+}
+
+TEST_CASE("mqtt: a plus must occupy a whole level") {
+    CHECK(mqtt_error_position("a+") == 1);
+    CHECK(mqtt_error_position("+a") == 0);
+    CHECK(mqtt_error_position("a/b+") == 3);
+    CHECK(mqtt_error_position("a/++") == 2);
+    CHECK(mqtt_error_position("+#") == 0);
+    REQUIRE_THROWS_AS(mqtt_match("a+", "a+"), herald::pattern_error);
+}
+
+TEST_CASE("mqtt: a hash must be a whole level and the last one") {
+    CHECK(mqtt_error_position("a/#/b") == 2);
+    CHECK(mqtt_error_position("#/") == 0);
+    CHECK(mqtt_error_position("a#") == 1);
+    CHECK(mqtt_error_position("#a") == 0);
+    CHECK(mqtt_error_position("a/b#") == 3);
+    REQUIRE_THROWS_AS(herald::mqtt_pattern("a/#/b"), herald::pattern_error);
+}
+
+TEST_CASE("mqtt: an empty filter is rejected") {
+    CHECK(mqtt_error_position("") == 0);
+    REQUIRE_THROWS_AS(mqtt_match("", "a"), herald::pattern_error);
+}
+
+TEST_CASE("mqtt: a NUL byte in a filter is rejected at its position") {
+    CHECK(mqtt_error_position("a/\0"s) == 2);
+}
+
+TEST_CASE("mqtt: empty levels and bytes above 0x7f are allowed in filters") {
+    CHECK_NOTHROW(herald::mqtt_pattern("/"));
+    CHECK_NOTHROW(herald::mqtt_pattern("//+//#"));
+    CHECK(mqtt_match("caf\xc3\xa9/+", "caf\xc3\xa9/x"));
+    CHECK(mqtt_match("a//b", "a//b"));
+    CHECK_FALSE(mqtt_match("a//b", "a/b"));
+}
+
+// ---- pattern_error ------------------------------------------------------------------------------
+
+TEST_CASE("pattern_error: the message names the grammar, the pattern and the position") {
+    const auto e = error_of([] { (void)herald::nats_pattern("a.>.b"); });
+    REQUIRE(e.has_value());
+    CHECK(std::string(e->what()) ==
+          "herald: invalid NATS pattern \"a.>.b\" at position 2: '>' must be the last token");
+    CHECK(e->pattern() == "a.>.b");
+    CHECK(e->position() == 2);
+    CHECK(e->kind() == herald::PatternKind::nats);
+
+    const auto m = error_of([] { (void)herald::mqtt_pattern("sensors/+x"); });
+    REQUIRE(m.has_value());
+    CHECK(std::string(m->what()) ==
+          "herald: invalid MQTT pattern \"sensors/+x\" at position 8: '+' must be a whole level");
+}
+
+TEST_CASE("pattern_error: unprintable bytes are escaped in the message but kept in pattern()") {
+    const std::string bad = "a\x01..\xff";
+    const auto e = error_of([&] { (void)herald::nats_pattern(bad); });
+    REQUIRE(e.has_value());
+    CHECK(std::string(e->what()).find("\"a\\x01..\\xff\"") != std::string::npos);
+    CHECK(e->pattern() == bad);
+}
+
+TEST_CASE("pattern_error: is a std::invalid_argument and its copies share the pattern") {
+    static_assert(std::is_base_of_v<std::invalid_argument, herald::pattern_error>);
+    static_assert(std::is_nothrow_copy_constructible_v<herald::pattern_error>);
+    const auto e = error_of([] { (void)herald::mqtt_pattern("a/#/b"); });
+    REQUIRE(e.has_value());
+    const herald::pattern_error copy = *e;
+    CHECK(copy.pattern() == "a/#/b");
+    CHECK(copy.pattern().data() == e->pattern().data());
+    REQUIRE_THROWS_AS(herald::mqtt_pattern("#/x"), std::invalid_argument);
+}
+
+// ---- Pattern ------------------------------------------------------------------------------------
+
+TEST_CASE("Pattern: strings convert implicitly to glob patterns") {
+    const auto take = [](const herald::Pattern& p) { return p; };
+    CHECK(take("alerts:*").kind() == herald::PatternKind::glob);
+    CHECK(take(std::string("alerts:*")).text() == "alerts:*");
+    CHECK(take(std::string_view("alerts:*")).matches("alerts:cpu"));
+    CHECK(herald::Pattern().matches(""));
+    CHECK(herald::Pattern().separator() == '\0');
+}
+
+TEST_CASE("Pattern: matches uses the pattern's own grammar") {
+    const herald::Pattern glob = "a.*";
+    const herald::Pattern nats = herald::nats_pattern("a.*");
+    const herald::Pattern mqtt = herald::mqtt_pattern("a/+");
+    CHECK(glob.matches("a.b.c"));
+    CHECK_FALSE(nats.matches("a.b.c"));
+    CHECK(nats.matches("a.b"));
+    CHECK(mqtt.matches("a/b"));
+    CHECK_FALSE(mqtt.matches("a.b"));
+    CHECK(nats.kind() == herald::PatternKind::nats);
+    CHECK(nats.separator() == '.');
+    CHECK(mqtt.kind() == herald::PatternKind::mqtt);
+    CHECK(mqtt.separator() == '/');
+}
+
+TEST_CASE("Pattern: equality compares kind, text and separator") {
+    CHECK(herald::Pattern("a.*") == herald::glob_pattern("a.*"));
+    CHECK_FALSE(herald::Pattern("a.*") == herald::nats_pattern("a.*"));
+    CHECK_FALSE(herald::nats_pattern("a:*", ':') == herald::nats_pattern("a:*"));
+    CHECK(herald::nats_pattern("a.*") == herald::nats_pattern("a.*"));
+    CHECK(herald::Pattern("a/+") != herald::mqtt_pattern("a/+"));
+}
+
+TEST_CASE("Pattern: equal patterns hash equally and deduplicate in unordered containers") {
+    std::unordered_set<herald::Pattern> set;
+    set.insert("news:*");
+    set.insert(herald::glob_pattern("news:*"));
+    set.insert(herald::nats_pattern("news.*"));
+    set.insert(herald::nats_pattern("news.*"));
+    set.insert(herald::nats_pattern("news.*", ':'));
+    set.insert(herald::mqtt_pattern("news/+"));
+    CHECK(set.size() == 4);
+    CHECK(std::hash<herald::Pattern>{}(herald::nats_pattern("x.>")) ==
+          herald::nats_pattern("x.>").hash());
+}
+
+TEST_CASE("Pattern: the factories reject invalid token patterns and keep valid ones verbatim") {
+    REQUIRE_THROWS_AS(herald::nats_pattern("a..b"), herald::pattern_error);
+    REQUIRE_THROWS_AS(herald::mqtt_pattern("a/#/b"), herald::pattern_error);
+    CHECK(herald::nats_pattern("events.*.created").text() == "events.*.created");
+    CHECK(herald::mqtt_pattern("sensors/+/temp/#").text() == "sensors/+/temp/#");
+}
+
+TEST_CASE("pattern kinds have readable names") {
+    CHECK(herald::to_string(herald::PatternKind::glob) == "glob");
+    CHECK(herald::to_string(herald::PatternKind::nats) == "NATS");
+    CHECK(herald::to_string(herald::PatternKind::mqtt) == "MQTT");
+}
