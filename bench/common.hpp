@@ -13,11 +13,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <random>
 #include <string>
 #include <string_view>
-#include <initializer_list>
 #include <utility>
 #include <vector>
 
@@ -30,8 +30,12 @@ struct Payload64 {
 static_assert(sizeof(Payload64) == 64);
 
 /// The work every handler does: read the payload, write somewhere the optimiser cannot drop.
-inline void consume(std::uint64_t* sink, const Payload64& p) noexcept { *sink += p.words[0]; }
-inline void consume(std::uint64_t* sink, const std::string& s) noexcept { *sink += s.size(); }
+inline void consume(std::uint64_t* sink, const Payload64& p) noexcept {
+    *sink += p.words[0];
+}
+inline void consume(std::uint64_t* sink, const std::string& s) noexcept {
+    *sink += s.size();
+}
 
 /// A fixed pseudo-random sequence of indexes in [0, n): every implementation publishes to the
 /// same channels in the same order. A power-of-two length so the hot loop wraps with a mask.
@@ -58,9 +62,13 @@ inline std::string join(std::initializer_list<std::string_view> parts) {
 }
 
 /// W2 channel names: short enough for the small-string buffer, as real channel names are.
-inline std::string channel_name(std::size_t i) { return join({"room:", std::to_string(i)}); }
+inline std::string channel_name(std::size_t i) {
+    return join({"room:", std::to_string(i)});
+}
 /// W2 names that nobody subscribes to.
-inline std::string missing_name(std::size_t i) { return join({"void:", std::to_string(i)}); }
+inline std::string missing_name(std::size_t i) {
+    return join({"void:", std::to_string(i)});
+}
 
 /// W3: the channel a sensor publishes on and the specific pattern each subscriber uses.
 inline std::string sensor_channel(std::size_t id, char sep) {
@@ -68,11 +76,19 @@ inline std::string sensor_channel(std::size_t id, char sep) {
     const std::string_view s(separator, 1);
     return join({"sensor", s, std::to_string(id), s, "reading"});
 }
-inline std::string sensor_glob(std::size_t id) { return join({"sensor:", std::to_string(id), ":*"}); }
-inline std::string sensor_nats(std::size_t id) { return join({"sensor.", std::to_string(id), ".*"}); }
+inline std::string sensor_glob(std::size_t id) {
+    return join({"sensor:", std::to_string(id), ":*"});
+}
+inline std::string sensor_nats(std::size_t id) {
+    return join({"sensor.", std::to_string(id), ".*"});
+}
 /// The few broad patterns added to every W3 set: each matches many channels.
-inline std::vector<std::string> broad_globs() { return {"sensor:*", "*:reading", "sensor:1*"}; }
-inline std::vector<std::string> broad_nats() { return {"sensor.>", "*.*.reading", "sensor.*.*"}; }
+inline std::vector<std::string> broad_globs() {
+    return {"sensor:*", "*:reading", "sensor:1*"};
+}
+inline std::vector<std::string> broad_nats() {
+    return {"sensor.>", "*.*.reading", "sensor.*.*"};
+}
 
 /// The W2 payload, published as the broker's default std::string payload.
 inline const std::string& string_payload() {

@@ -22,8 +22,8 @@ struct FanOut {
 
     explicit FanOut(std::size_t n) {
         for (std::size_t i = 0; i < n; ++i) {
-            subscriptions.push_back(broker.subscribe(
-                fanout_topic, [s = &sink](const Payload64& p) { consume(s, p); }));
+            subscriptions.push_back(
+                broker.subscribe(fanout_topic, [s = &sink](const Payload64& p) { consume(s, p); }));
         }
     }
 };

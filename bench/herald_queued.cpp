@@ -39,9 +39,7 @@ public:
         }
     }
 
-    void send(int p, const Payload64& m) {
-        publishers_[static_cast<std::size_t>(p)].publish(m);
-    }
+    void send(int p, const Payload64& m) { publishers_[static_cast<std::size_t>(p)].publish(m); }
 
     void stop() {
         for (herald::Subscription& s : subscriptions_) {

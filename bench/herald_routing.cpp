@@ -95,14 +95,13 @@ void add_w2_herald(std::size_t n) {
     const std::string size = std::to_string(n);
     benchmark::RegisterBenchmark(join({"W2.routing/", size, "/herald"}).c_str(), w2_herald, n,
                                  true);
-    benchmark::RegisterBenchmark(join({"W2.no_subscriber/", size, "/herald"}).c_str(), w2_herald,
-                                 n, false);
+    benchmark::RegisterBenchmark(join({"W2.no_subscriber/", size, "/herald"}).c_str(), w2_herald, n,
+                                 false);
 }
 
 void add_w3_herald(std::size_t n) {
     const std::string size = std::to_string(n);
-    benchmark::RegisterBenchmark(join({"W3.glob/", size, "/herald"}).c_str(), w3_herald, n,
-                                 false);
+    benchmark::RegisterBenchmark(join({"W3.glob/", size, "/herald"}).c_str(), w3_herald, n, false);
     benchmark::RegisterBenchmark(join({"W3.nats/", size, "/herald"}).c_str(), w3_herald, n, true);
 }
 

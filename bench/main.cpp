@@ -44,7 +44,8 @@ void register_all() {
 #endif
         add_w2_redis(n);
     }
-    for (std::size_t n : {std::size_t{100}, std::size_t{1000}, std::size_t{10000}, std::size_t{100000}}) {
+    for (std::size_t n :
+         {std::size_t{100}, std::size_t{1000}, std::size_t{10000}, std::size_t{100000}}) {
         if (quick() && n > 10000) {
             continue;
         }

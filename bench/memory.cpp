@@ -78,9 +78,15 @@ void* must(void* p) {
 
 } // namespace
 
-void* operator new(std::size_t n) { return must(counted_alloc(n, 16)); }
-void* operator new[](std::size_t n) { return must(counted_alloc(n, 16)); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n, 16); }
+void* operator new(std::size_t n) {
+    return must(counted_alloc(n, 16));
+}
+void* operator new[](std::size_t n) {
+    return must(counted_alloc(n, 16));
+}
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+    return counted_alloc(n, 16);
+}
 void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
     return counted_alloc(n, 16);
 }
@@ -90,12 +96,24 @@ void* operator new(std::size_t n, std::align_val_t a) {
 void* operator new[](std::size_t n, std::align_val_t a) {
     return must(counted_alloc(n, static_cast<std::size_t>(a)));
 }
-void operator delete(void* p) noexcept { counted_free(p, 16); }
-void operator delete[](void* p) noexcept { counted_free(p, 16); }
-void operator delete(void* p, std::size_t) noexcept { counted_free(p, 16); }
-void operator delete[](void* p, std::size_t) noexcept { counted_free(p, 16); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { counted_free(p, 16); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { counted_free(p, 16); }
+void operator delete(void* p) noexcept {
+    counted_free(p, 16);
+}
+void operator delete[](void* p) noexcept {
+    counted_free(p, 16);
+}
+void operator delete(void* p, std::size_t) noexcept {
+    counted_free(p, 16);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+    counted_free(p, 16);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+    counted_free(p, 16);
+}
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
+    counted_free(p, 16);
+}
 void operator delete(void* p, std::align_val_t a) noexcept {
     counted_free(p, static_cast<std::size_t>(a));
 }
@@ -230,7 +248,8 @@ void one_channel_sigc(std::size_t n) {
 // -- one channel each -----------------------------------------------------------------------
 
 void channel_each_floor(const std::vector<std::string>& names) {
-    using Map = std::unordered_map<std::string, std::vector<std::function<void(const std::string&)>>>;
+    using Map =
+        std::unordered_map<std::string, std::vector<std::function<void(const std::string&)>>>;
     auto* map = new Map();
     Meter m;
     for (const std::string& name : names) {
@@ -265,14 +284,15 @@ void publish_allocs_peers(std::size_t publishes) {
     Payload64 p{};
     {
         std::vector<std::function<void(const Payload64&)>> handlers(10, payload_handler());
-        record_allocs("vector_floor", allocs_per_publish(
-                                          [&] {
-                                              ++p.words[0];
-                                              for (auto& h : handlers) {
-                                                  h(p);
-                                              }
-                                          },
-                                          publishes),
+        record_allocs("vector_floor",
+                      allocs_per_publish(
+                          [&] {
+                              ++p.words[0];
+                              for (auto& h : handlers) {
+                                  h(p);
+                              }
+                          },
+                          publishes),
                       publishes);
     }
     {
@@ -289,7 +309,8 @@ void publish_allocs_peers(std::size_t publishes) {
         for (int i = 0; i < 10; ++i) {
             keep.emplace_back(signal.connect(payload_handler()));
         }
-        record_allocs("boost_signals2", allocs_per_publish([&] { signal(p); }, publishes), publishes);
+        record_allocs("boost_signals2", allocs_per_publish([&] { signal(p); }, publishes),
+                      publishes);
     }
 }
 
@@ -364,9 +385,10 @@ void publish_allocs_herald(std::size_t publishes) {
         herald::Broker<> broker;
         std::vector<herald::Subscription> keep;
         for (int i = 0; i < 10; ++i) {
-            keep.push_back(broker.subscribe(topic, [s = &sink](const herald::Message<Payload64>& m) {
-                bench::consume(s, m.payload);
-            }));
+            keep.push_back(
+                broker.subscribe(topic, [s = &sink](const herald::Message<Payload64>& m) {
+                    bench::consume(s, m.payload);
+                }));
         }
         record_allocs("herald publish(topic), Message<T> handler",
                       allocs_per_publish([&] { broker.publish(topic, p); }, publishes), publishes);
@@ -385,9 +407,11 @@ void publish_allocs_herald(std::size_t publishes) {
         const std::string channel = bench::channel_name(42);
         const std::string sensor = bench::sensor_channel(42, ':');
         record_allocs("herald publish(string channel)",
-                      allocs_per_publish([&] { broker.publish(channel, payload); }, publishes), publishes);
+                      allocs_per_publish([&] { broker.publish(channel, payload); }, publishes),
+                      publishes);
         record_allocs("herald publish(glob patterns)",
-                      allocs_per_publish([&] { broker.publish(sensor, payload); }, publishes), publishes);
+                      allocs_per_publish([&] { broker.publish(sensor, payload); }, publishes),
+                      publishes);
     }
 }
 
@@ -400,9 +424,9 @@ void write_json(const std::string& path) {
         const Row& r = rows[i];
         out << "  {\"workload\": \"" << r.workload << "\", \"name\": \"" << r.name
             << "\", \"value\": " << r.value << ", \"requested\": " << r.requested
-            << ", \"allocs_per_sub\": " << r.allocs_per_sub
-            << ", \"count\": " << r.count << ", \"seconds\": " << r.seconds << ", \"note\": \""
-            << r.note << "\"}" << (i + 1 < rows.size() ? "," : "") << "\n";
+            << ", \"allocs_per_sub\": " << r.allocs_per_sub << ", \"count\": " << r.count
+            << ", \"seconds\": " << r.seconds << ", \"note\": \"" << r.note << "\"}"
+            << (i + 1 < rows.size() ? "," : "") << "\n";
     }
     out << "]}\n";
 }

@@ -70,8 +70,7 @@ void w_redis(benchmark::State& state, std::size_t n, bool patterns, bool existin
     long long received = 0;
     for (auto _ : state) {
         const std::string& channel = targets[f->order[i++ & random_mask]];
-        const long long count =
-            redis_integer(f->publisher.get(), {"PUBLISH", channel, payload});
+        const long long count = redis_integer(f->publisher.get(), {"PUBLISH", channel, payload});
         redis_read_messages(f->subscriber.get(), count);
         received += count;
     }
@@ -83,8 +82,8 @@ void w_redis(benchmark::State& state, std::size_t n, bool patterns, bool existin
 
 void add_w2_redis(std::size_t n) {
     const std::string size = std::to_string(n);
-    benchmark::RegisterBenchmark(join({"W2.routing/", size, "/redis_loopback"}).c_str(), w_redis,
-                                 n, false, true)
+    benchmark::RegisterBenchmark(join({"W2.routing/", size, "/redis_loopback"}).c_str(), w_redis, n,
+                                 false, true)
         ->UseRealTime();
     benchmark::RegisterBenchmark(join({"W2.no_subscriber/", size, "/redis_loopback"}).c_str(),
                                  w_redis, n, false, false)

@@ -115,8 +115,8 @@ private:
 };
 
 struct RunResult {
-    double seconds = 0;       // first publish to last delivery
-    double deliveries = 0;    // messages received, summed over subscribers
+    double seconds = 0;    // first publish to last delivery
+    double deliveries = 0; // messages received, summed over subscribers
     double p50_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
 };
 
@@ -134,8 +134,7 @@ template <class Impl>
 RunResult run_queued(int publishers, int subscribers, std::size_t capacity,
                      std::size_t per_publisher, std::int64_t interval_ns) {
     const bool latency = interval_ns > 0;
-    Receivers receivers(subscribers, per_publisher * static_cast<std::size_t>(publishers),
-                        latency);
+    Receivers receivers(subscribers, per_publisher * static_cast<std::size_t>(publishers), latency);
     Impl impl(publishers, subscribers, capacity, receivers);
 
     std::atomic<bool> go{false};
@@ -196,8 +195,7 @@ void bench_queued(benchmark::State& state, int publishers, int subscribers, std:
                   bool latency) {
     const std::size_t total = latency ? latency_messages_total() : throughput_messages_total();
     const std::size_t per_publisher = total / static_cast<std::size_t>(publishers);
-    const std::int64_t interval =
-        latency ? 1000000000 / latency_rate_per_second * publishers : 0;
+    const std::int64_t interval = latency ? 1000000000 / latency_rate_per_second * publishers : 0;
     RunResult r;
     for (auto _ : state) {
         r = run_queued<Impl>(publishers, subscribers, capacity, per_publisher, interval);

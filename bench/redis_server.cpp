@@ -1,8 +1,8 @@
 #include "redis_server.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <csignal>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -63,8 +63,8 @@ void append_argv(redisContext* c, const std::vector<std::string>& argv) {
         pointers.push_back(a.data());
         lengths.push_back(a.size());
     }
-    if (redisAppendCommandArgv(c, static_cast<int>(argv.size()), pointers.data(),
-                               lengths.data()) != REDIS_OK) {
+    if (redisAppendCommandArgv(c, static_cast<int>(argv.size()), pointers.data(), lengths.data()) !=
+        REDIS_OK) {
         throw std::runtime_error(std::string("redis: ") + c->errstr);
     }
 }
@@ -87,7 +87,9 @@ RedisServer* RedisServer::instance() {
     return server.get();
 }
 
-const std::string& RedisServer::error() { return error_text(); }
+const std::string& RedisServer::error() {
+    return error_text();
+}
 
 bool RedisServer::start(std::string& why) {
     port_ = free_port();
@@ -119,8 +121,8 @@ bool RedisServer::start(std::string& why) {
         // No persistence, no limit on slow pub/sub clients (the benchmark reads every message
         // but may lag behind a burst), quiet.
         ::execlp(program.c_str(), program.c_str(), "--port", port.c_str(), "--bind", "127.0.0.1",
-                 "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode",
-                 "no", "--client-output-buffer-limit", "pubsub 0 0 0", "--loglevel", "warning",
+                 "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no",
+                 "--client-output-buffer-limit", "pubsub 0 0 0", "--loglevel", "warning",
                  "--logfile", "", "--dir", "/tmp", static_cast<char*>(nullptr));
         ::_exit(127);
     }
