@@ -1,0 +1,755 @@
+#pragma once
+// PatternIndex: distinct Patterns mapped to values, and the matching of a subject against all of
+// them without scanning them all.
+//
+// - Token patterns (NATS, MQTT) live in one token trie per (grammar, separator). A subject is
+//   split into tokens once and walked down the trie. A node has at most one child per literal
+//   token, one child for the single-token wildcard (`*` / `+`), and entry slots for the patterns
+//   that end at it, end with the single wildcard after it, or end with the tail wildcard
+//   (`>` / `#`) after it. The walk is exact: every entry it reaches matches, so its cost is the
+//   number of trie nodes on matching paths, not the number of patterns. The nodes of a trie are
+//   stored by value in one hash table keyed by (parent node, token): no per-node container, no
+//   recursion to free a deep trie.
+// - Globs are grouped by their literal prefix (the bytes before the first `* ? [ \`), which
+//   every subject they match starts with: a trie over those prefixes whose occupied nodes are
+//   kept in one open-addressing hash table keyed by the prefix. Matching hashes the subject's
+//   prefixes incrementally (FNV-1a, one pass), probes only the prefix lengths that occur, and
+//   runs glob_match on the globs of the buckets found. Globs starting with a wildcard have the
+//   empty prefix and are evaluated for every subject: keep them few.
+// - No match cache: nothing to invalidate, nothing to thrash on high-cardinality subjects.
+//
+// Memory (x86-64, glibc malloc, Value a pointer, 100,000 patterns, measured): ~165 bytes per
+// `sensor:<id>:*` glob (less when the open-addressing tables happen to be fuller), ~175 bytes per
+// `sensor.<id>.*` or `sensor/<id>/#` token pattern, plus ~120 bytes for each further token no
+// other pattern shares; texts longer than 15 bytes add their own heap buffer.
+
+#include <herald/pattern.hpp>
+#include <herald/version.hpp>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+HERALD_NAMESPACE_BEGIN
+namespace detail {
+
+/// A stack with its first N elements inline: no allocation unless it grows past N.
+template <class T, std::size_t N>
+class SmallStack {
+public:
+    void push(const T& value) {
+        if (size_ < N) {
+            inline_[size_] = value;
+        } else {
+            heap_.push_back(value);
+        }
+        ++size_;
+    }
+    T pop() {
+        --size_;
+        if (size_ >= N) {
+            T value = heap_.back();
+            heap_.pop_back();
+            return value;
+        }
+        return inline_[size_];
+    }
+    bool empty() const noexcept { return size_ == 0; }
+
+private:
+    std::array<T, N> inline_; // left uninitialised: only elements below size_ are read
+    std::vector<T> heap_;
+    std::size_t size_ = 0;
+};
+
+/// Distinct `Pattern`s mapped to `Value`s, matched against subjects without scanning every
+/// pattern (see the comment at the top of this file).
+/// **Thread-safety:** none of its own. Const member functions (`find` const, `match`, `size`,
+/// `evaluations`, `for_each`) may run concurrently with each other; anything else needs
+/// exclusive access. The broker wraps it in its own lock.
+/// **Lifetime:** a `Value*` or `Value&` handed out stays valid until that pattern is erased or
+/// the index is cleared or destroyed (entries never move, not even when the index is moved).
+template <class Value>
+class PatternIndex {
+public:
+    PatternIndex() = default;
+    PatternIndex(const PatternIndex&) = delete;
+    PatternIndex& operator=(const PatternIndex&) = delete;
+    PatternIndex(PatternIndex&& other) noexcept
+        : tries_(std::move(other.tries_)), glob_chains_(std::move(other.glob_chains_)),
+          glob_texts_(std::move(other.glob_texts_)), glob_lengths_(std::move(other.glob_lengths_)),
+          size_(std::exchange(other.size_, 0)),
+          evaluations_(other.evaluations_.exchange(0, std::memory_order_relaxed)) {}
+    PatternIndex& operator=(PatternIndex&& other) noexcept {
+        if (this != &other) {
+            clear();
+            tries_ = std::move(other.tries_);
+            glob_chains_ = std::move(other.glob_chains_);
+            glob_texts_ = std::move(other.glob_texts_);
+            glob_lengths_ = std::move(other.glob_lengths_);
+            size_ = std::exchange(other.size_, 0);
+            evaluations_.store(other.evaluations_.exchange(0, std::memory_order_relaxed),
+                               std::memory_order_relaxed);
+        }
+        return *this;
+    }
+    ~PatternIndex() { free_globs(); }
+
+    /// The value stored for `pattern`, or null.
+    Value* find(const Pattern& pattern) noexcept {
+        Entry* e = find_entry(pattern);
+        return e != nullptr ? &e->value : nullptr;
+    }
+    const Value* find(const Pattern& pattern) const noexcept {
+        const Entry* e = const_cast<PatternIndex*>(this)->find_entry(pattern);
+        return e != nullptr ? &e->value : nullptr;
+    }
+
+    /// Stores a `Value` built from `args` for `pattern` unless one is stored already. Returns the
+    /// stored value and whether it was inserted now. Strong exception guarantee.
+    template <class... Args>
+    std::pair<Value*, bool> try_emplace(const Pattern& pattern, Args&&... args) {
+        if (Entry* existing = find_entry(pattern)) {
+            return {&existing->value, false};
+        }
+        Value* value = nullptr;
+        if (pattern.kind() == PatternKind::glob) {
+            auto entry = std::make_unique<GlobEntry>(pattern, std::forward<Args>(args)...);
+            value = &entry->value;
+            insert_glob(std::move(entry));
+        } else {
+            auto entry = std::make_unique<Entry>(pattern, std::forward<Args>(args)...);
+            value = &entry->value;
+            insert_token(std::move(entry));
+        }
+        ++size_;
+        return {value, true};
+    }
+
+    /// Stores `value` for `pattern`, replacing the value already stored for it, if any.
+    Value& insert(const Pattern& pattern, Value value) {
+        auto [stored, inserted] = try_emplace(pattern, std::move(value));
+        if (!inserted) {
+            *stored = std::move(value);
+        }
+        return *stored;
+    }
+
+    /// Removes `pattern` and its value; false if it was not there.
+    bool erase(const Pattern& pattern) {
+        const bool erased =
+            pattern.kind() == PatternKind::glob ? erase_glob(pattern) : erase_token(pattern);
+        if (erased) {
+            --size_;
+        }
+        return erased;
+    }
+
+    /// Removes everything.
+    void clear() noexcept {
+        tries_.clear();
+        free_globs();
+        size_ = 0;
+    }
+
+    /// The number of distinct patterns stored.
+    std::size_t size() const noexcept { return size_; }
+    bool empty() const noexcept { return size_ == 0; }
+
+    /// Calls `on_match(const Pattern&, Value&)` once for every stored pattern that matches
+    /// `subject`. The order is unspecified but deterministic: the same for the same sequence of
+    /// inserts and erases. `on_match` must not modify the index. Allocates nothing unless the
+    /// subject has more than 32 tokens.
+    template <class F>
+    void match(std::string_view subject, F&& on_match) const {
+        std::uint64_t evaluations = 0;
+        if (!glob_lengths_.empty()) {
+            evaluations += match_globs(subject, on_match);
+        }
+        for (const TokenTrie& trie : tries_) {
+            evaluations += match_trie(trie, subject, on_match);
+        }
+        if (evaluations != 0) {
+            evaluations_.fetch_add(evaluations, std::memory_order_relaxed);
+        }
+    }
+
+    /// Calls `f(const Pattern&, Value&)` for every stored pattern, in an unspecified order.
+    /// `f` must not modify the index.
+    template <class F>
+    void for_each(F&& f) const {
+        glob_chains_.for_each([&](GlobEntry* head) {
+            for (GlobEntry* e = head; e != nullptr; e = e->next.get()) {
+                f(static_cast<const Pattern&>(e->pattern), e->value);
+            }
+        });
+        const auto visit = [&](const Node& node) {
+            for (Entry* e : {node.here.get(), node.single_end.get(), node.rest.get()}) {
+                if (e != nullptr) {
+                    f(static_cast<const Pattern&>(e->pattern), e->value);
+                }
+            }
+        };
+        for (const TokenTrie& trie : tries_) {
+            visit(*trie.root);
+            for (const auto& child : trie.nodes) {
+                visit(child.second);
+            }
+        }
+    }
+
+    /// Instrumentation: the number of candidate patterns evaluated by `match` so far. A glob
+    /// candidate is one `glob_match` call (it may fail); the token tries reach only matching
+    /// entries, so there each reported match counts as one evaluation.
+    std::uint64_t evaluations() const noexcept {
+        return evaluations_.load(std::memory_order_relaxed);
+    }
+
+private:
+    struct Entry {
+        template <class... Args>
+        explicit Entry(const Pattern& p, Args&&... args)
+            : pattern(p), value(std::forward<Args>(args)...) {}
+        Pattern pattern;
+        Value value;
+    };
+
+    // A glob, linked with the other globs of the same literal prefix.
+    struct GlobEntry : Entry {
+        using Entry::Entry;
+        std::unique_ptr<GlobEntry> next; // owned
+        GlobEntry* prev = nullptr;       // null for the first of its chain
+    };
+
+    // ---- token tries ----------------------------------------------------------------------------
+
+    struct Node {
+        const Node* single = nullptr;      // the `*` / `+` child (owned by the trie's table)
+        std::unique_ptr<Entry> here;       // a pattern ending with this node's token
+        std::unique_ptr<Entry> single_end; // a pattern ending with `*` / `+` after this node
+        std::unique_ptr<Entry> rest;       // a pattern ending with `>` / `#` after this node
+        std::size_t children = 0;          // children in the table, the wildcard one included
+
+        bool unused() const noexcept { return children == 0 && !here && !single_end && !rest; }
+    };
+
+    // A child is keyed by its parent and its token; the single-wildcard child by the wildcard's
+    // spelling (`*` / `+`), which no literal token of that grammar can have.
+    struct ChildKey {
+        const Node* parent;
+        std::string token;
+    };
+    struct ChildProbe {
+        const Node* parent;
+        std::string_view token;
+    };
+    struct ChildHash {
+        using is_transparent = void;
+        static std::size_t combine(const Node* parent, std::string_view token) noexcept {
+            const auto address = reinterpret_cast<std::uintptr_t>(parent);
+            return std::hash<std::string_view>{}(token) ^
+                   static_cast<std::size_t>((address >> 4) * 0x9e3779b97f4a7c15ULL);
+        }
+        std::size_t operator()(const ChildKey& k) const noexcept {
+            return combine(k.parent, k.token);
+        }
+        std::size_t operator()(const ChildProbe& k) const noexcept {
+            return combine(k.parent, k.token);
+        }
+    };
+    struct ChildEqual {
+        using is_transparent = void;
+        template <class A, class B>
+        bool operator()(const A& a, const B& b) const noexcept {
+            return a.parent == b.parent && std::string_view(a.token) == std::string_view(b.token);
+        }
+    };
+    using NodeTable = std::unordered_map<ChildKey, Node, ChildHash, ChildEqual>;
+
+    struct TokenTrie {
+        PatternKind kind;
+        char separator;
+        std::unique_ptr<Node> root; // a stable address even when tries_ reallocates
+        NodeTable nodes;            // every other node
+    };
+
+    static std::string_view single_spelling(PatternKind kind) noexcept {
+        return kind == PatternKind::nats ? "*" : "+";
+    }
+    static std::string_view rest_spelling(PatternKind kind) noexcept {
+        return kind == PatternKind::nats ? ">" : "#";
+    }
+
+    TokenTrie* trie_for(PatternKind kind, char separator) noexcept {
+        for (TokenTrie& t : tries_) {
+            if (t.kind == kind && t.separator == separator) {
+                return &t;
+            }
+        }
+        return nullptr;
+    }
+
+    // One step of a walk down a trie, kept to prune nodes left unused.
+    struct Step {
+        Node* parent;
+        Node* child;
+        std::string_view token;
+    };
+
+    // The entry slot of a token pattern. With `create`, missing nodes are made on the way;
+    // without, a missing node gives null. `path` (if given) receives the steps taken.
+    std::unique_ptr<Entry>* token_slot(TokenTrie& trie, const Pattern& pattern, bool create,
+                                       std::vector<Step>* path) {
+        const std::string_view single = single_spelling(pattern.kind());
+        Node* node = trie.root.get();
+        TokenCursor cursor(pattern.text(), pattern.separator());
+        for (;;) {
+            const std::string_view token = cursor.next();
+            const bool last = cursor.done();
+            if (last && token == rest_spelling(pattern.kind())) {
+                return &node->rest;
+            }
+            if (last && token == single) {
+                return &node->single_end;
+            }
+            Node* child = nullptr;
+            const auto it = trie.nodes.find(ChildProbe{node, token});
+            if (it != trie.nodes.end()) {
+                child = &it->second;
+            } else if (create) {
+                child = &trie.nodes.try_emplace(ChildKey{node, std::string(token)}).first->second;
+                ++node->children;
+                if (token == single) {
+                    node->single = child;
+                }
+            } else {
+                return nullptr;
+            }
+            if (path != nullptr) {
+                path->push_back(Step{node, child, token});
+            }
+            node = child;
+            if (last) {
+                return &node->here;
+            }
+        }
+    }
+
+    // Removes the nodes at the end of `path` that are no longer used, deepest first.
+    static void prune(TokenTrie& trie, const std::vector<Step>& path) noexcept {
+        for (auto step = path.rbegin(); step != path.rend(); ++step) {
+            if (!step->child->unused()) {
+                return;
+            }
+            if (step->parent->single == step->child) {
+                step->parent->single = nullptr;
+            }
+            --step->parent->children;
+            trie.nodes.erase(trie.nodes.find(ChildProbe{step->parent, step->token}));
+        }
+    }
+
+    void insert_token(std::unique_ptr<Entry> entry) {
+        const Pattern& pattern = entry->pattern;
+        TokenTrie* trie = trie_for(pattern.kind(), pattern.separator());
+        if (trie == nullptr) {
+            tries_.push_back(TokenTrie{pattern.kind(), pattern.separator(),
+                                       std::make_unique<Node>(), NodeTable{}});
+            trie = &tries_.back();
+        }
+        try {
+            *token_slot(*trie, pattern, true, nullptr) = std::move(entry);
+        } catch (...) {
+            // Out of memory half-way down: take away the nodes made for nothing.
+            std::vector<Step> path;
+            token_slot(*trie, pattern, false, &path);
+            prune(*trie, path);
+            drop_if_unused(trie);
+            throw;
+        }
+    }
+
+    bool erase_token(const Pattern& pattern) {
+        TokenTrie* trie = trie_for(pattern.kind(), pattern.separator());
+        if (trie == nullptr) {
+            return false;
+        }
+        std::vector<Step> path;
+        std::unique_ptr<Entry>* slot = token_slot(*trie, pattern, false, &path);
+        if (slot == nullptr || !*slot) {
+            return false;
+        }
+        slot->reset();
+        prune(*trie, path);
+        drop_if_unused(trie);
+        return true;
+    }
+
+    void drop_if_unused(TokenTrie* trie) noexcept {
+        if (trie->root->unused()) {
+            tries_.erase(tries_.begin() + (trie - tries_.data()));
+        }
+    }
+
+    template <class F>
+    static std::uint64_t match_trie(const TokenTrie& trie, std::string_view subject, F& on_match) {
+        const bool nats = trie.kind == PatternKind::nats;
+        if (nats ? !nats_subject_matchable(subject, trie.separator)
+                 : !mqtt_topic_matchable(subject)) {
+            return 0;
+        }
+        // MQTT 4.7.2: no wildcard in the first level matches a topic starting with '$'.
+        const bool dollar = !nats && subject.front() == '$';
+        const std::string_view single = single_spelling(trie.kind);
+        std::uint64_t matches = 0;
+        const auto report = [&](const std::unique_ptr<Entry>& e) {
+            if (e) {
+                ++matches;
+                on_match(static_cast<const Pattern&>(e->pattern), e->value);
+            }
+        };
+        struct Frame {
+            const Node* node;
+            std::size_t position; // of the next token; subject.size() + 1 once all are consumed
+        };
+        SmallStack<Frame, 32> stack;
+        stack.push(Frame{trie.root.get(), 0});
+        while (!stack.empty()) {
+            const Frame frame = stack.pop();
+            const Node* node = frame.node;
+            if (frame.position > subject.size()) {
+                report(node->here);
+                if (!nats) {
+                    report(node->rest); // `#` also matches the parent level
+                }
+                continue;
+            }
+            const bool wildcards = !(dollar && frame.position == 0);
+            if (wildcards) {
+                report(node->rest); // at least one token remains
+            }
+            std::size_t end = subject.find(trie.separator, frame.position);
+            if (end == std::string_view::npos) {
+                end = subject.size();
+            }
+            const std::size_t next = end + 1;
+            if (wildcards && next > subject.size()) {
+                report(node->single_end);
+            }
+            if (node->children == 0) {
+                continue;
+            }
+            if (wildcards && node->single != nullptr) {
+                stack.push(Frame{node->single, next});
+            }
+            const std::string_view token = subject.substr(frame.position, end - frame.position);
+            // A subject token spelled like the wildcard ("*" is a valid NATS subject token) is
+            // matched by the wildcard only: no literal child has that spelling.
+            if (token != single) {
+                const auto it = trie.nodes.find(ChildProbe{node, token});
+                if (it != trie.nodes.end()) {
+                    stack.push(Frame{&it->second, next});
+                }
+            }
+        }
+        return matches;
+    }
+
+    // ---- globs ----------------------------------------------------------------------------------
+
+    // FNV-1a: computed byte by byte, so one pass over a subject yields the hash of every prefix.
+    static constexpr std::size_t fnv_offset =
+        sizeof(std::size_t) == 8 ? static_cast<std::size_t>(14695981039346656037ULL)
+                                 : static_cast<std::size_t>(2166136261U);
+    static constexpr std::size_t fnv_prime = sizeof(std::size_t) == 8
+                                                 ? static_cast<std::size_t>(1099511628211ULL)
+                                                 : static_cast<std::size_t>(16777619U);
+    static constexpr std::size_t fnv_step(std::size_t h, char c) noexcept {
+        return (h ^ static_cast<unsigned char>(c)) * fnv_prime;
+    }
+
+    static std::size_t prefix_hash(std::string_view s) noexcept {
+        std::size_t h = fnv_offset;
+        for (const char c : s) {
+            h = fnv_step(h, c);
+        }
+        return h;
+    }
+    static std::size_t text_hash(std::string_view s) noexcept {
+        return std::hash<std::string_view>{}(s);
+    }
+
+    struct PrefixOf {
+        static std::string_view key(const GlobEntry* e) noexcept {
+            return glob_literal_prefix(e->pattern.text());
+        }
+    };
+    struct TextOf {
+        static std::string_view key(const GlobEntry* e) noexcept { return e->pattern.text(); }
+    };
+
+    // An open-addressing hash table (linear probing, at most MaxLoad percent full) of glob
+    // pointers, keyed by a view of the glob's own text (KeyOf::key), so that the key is not stored
+    // at all: a slot is 16 bytes and a probe that misses touches one cache line. It owns nothing.
+    template <class KeyOf, std::size_t MaxLoad>
+    class GlobTable {
+    public:
+        struct Slot {
+            std::size_t hash;
+            GlobEntry* entry; // null for an empty slot
+        };
+
+        GlobTable() = default;
+        GlobTable(GlobTable&& other) noexcept
+            : slots_(std::move(other.slots_)), capacity_(std::exchange(other.capacity_, 0)),
+              count_(std::exchange(other.count_, 0)) {}
+        GlobTable& operator=(GlobTable&& other) noexcept {
+            slots_ = std::move(other.slots_);
+            capacity_ = std::exchange(other.capacity_, 0);
+            count_ = std::exchange(other.count_, 0);
+            return *this;
+        }
+
+        /// The slot whose key is `key` (with hash `hash`), or null.
+        Slot* find(std::string_view key, std::size_t hash) const noexcept {
+            if (count_ == 0) {
+                return nullptr;
+            }
+            for (std::size_t i = home(hash);; i = (i + 1) & (capacity_ - 1)) {
+                Slot& slot = slots_[i];
+                if (slot.entry == nullptr) {
+                    return nullptr;
+                }
+                if (slot.hash == hash && KeyOf::key(slot.entry) == key) {
+                    return &slot;
+                }
+            }
+        }
+
+        /// Makes room for one more entry, so that the next insert cannot fail.
+        void reserve_one() {
+            if ((count_ + 1) * 100 > capacity_ * MaxLoad) {
+                grow(capacity_ == 0 ? 16 : capacity_ * 2);
+            }
+        }
+
+        /// Adds an entry whose key is not in the table yet (after reserve_one).
+        void insert(std::size_t hash, GlobEntry* entry) noexcept {
+            std::size_t i = home(hash);
+            while (slots_[i].entry != nullptr) {
+                i = (i + 1) & (capacity_ - 1);
+            }
+            slots_[i] = Slot{hash, entry};
+            ++count_;
+        }
+
+        /// Empties `slot`, keeping every probe sequence unbroken (backward-shift deletion).
+        void erase(Slot* slot) noexcept {
+            std::size_t hole = static_cast<std::size_t>(slot - slots_.get());
+            slots_[hole].entry = nullptr;
+            --count_;
+            for (std::size_t i = (hole + 1) & (capacity_ - 1); slots_[i].entry != nullptr;
+                 i = (i + 1) & (capacity_ - 1)) {
+                const std::size_t want = home(slots_[i].hash);
+                // Slot i may stay only if its home lies cyclically in (hole, i].
+                const bool stays =
+                    hole <= i ? (hole < want && want <= i) : (hole < want || want <= i);
+                if (!stays) {
+                    slots_[hole] = slots_[i];
+                    slots_[i].entry = nullptr;
+                    hole = i;
+                }
+            }
+        }
+
+        void clear() noexcept {
+            for (std::size_t i = 0; i < capacity_; ++i) {
+                slots_[i].entry = nullptr;
+            }
+            count_ = 0;
+        }
+
+        template <class F>
+        void for_each(F&& f) const {
+            for (std::size_t i = 0; i < capacity_; ++i) {
+                if (slots_[i].entry != nullptr) {
+                    f(slots_[i].entry);
+                }
+            }
+        }
+
+    private:
+        std::size_t home(std::size_t hash) const noexcept {
+            // Fibonacci hashing spreads FNV's weaker low bits over the table.
+            return static_cast<std::size_t>((hash * 0x9e3779b97f4a7c15ULL) >> 17) & (capacity_ - 1);
+        }
+
+        void grow(std::size_t capacity) {
+            std::unique_ptr<Slot[]> old = std::exchange(slots_, std::make_unique<Slot[]>(capacity));
+            const std::size_t old_capacity = std::exchange(capacity_, capacity);
+            count_ = 0;
+            for (std::size_t i = 0; i < old_capacity; ++i) {
+                if (old[i].entry != nullptr) {
+                    insert(old[i].hash, old[i].entry);
+                }
+            }
+        }
+
+        std::unique_ptr<Slot[]> slots_; // value-initialised: every slot starts empty
+        std::size_t capacity_ = 0;      // a power of two, or 0
+        std::size_t count_ = 0;
+    };
+
+    // Globs: glob_chains_ maps a literal prefix to the chain of globs that have it (the chain
+    // owns its entries; the slot points at the first); glob_texts_ finds a glob by its text, so
+    // that find, insert and erase cost O(1) however long a chain gets.
+    void insert_glob(std::unique_ptr<GlobEntry> entry) {
+        const std::string_view prefix = glob_literal_prefix(entry->pattern.text());
+        const std::size_t hash = prefix_hash(prefix);
+        typename GlobTable<PrefixOf, 50>::Slot* chain = glob_chains_.find(prefix, hash);
+        // Allocate first, so that nothing can fail once the tables change.
+        glob_texts_.reserve_one();
+        if (chain == nullptr) {
+            glob_chains_.reserve_one();
+            glob_lengths_.reserve(glob_lengths_.size() + 1);
+        }
+        glob_texts_.insert(text_hash(entry->pattern.text()), entry.get());
+        if (chain == nullptr) {
+            glob_chains_.insert(hash, entry.release());
+            add_glob_length(prefix.size());
+        } else {
+            // The new glob goes first: O(1), and the chain's key (its first glob's prefix) stays.
+            entry->next.reset(chain->entry);
+            chain->entry->prev = entry.get();
+            chain->entry = entry.release();
+        }
+    }
+
+    bool erase_glob(const Pattern& pattern) {
+        typename GlobTable<TextOf, 75>::Slot* found =
+            glob_texts_.find(pattern.text(), text_hash(pattern.text()));
+        if (found == nullptr) {
+            return false;
+        }
+        GlobEntry* e = found->entry;
+        glob_texts_.erase(found);
+        std::unique_ptr<GlobEntry> doomed;
+        if (e->prev != nullptr) {
+            doomed = std::move(e->prev->next);
+            e->prev->next = std::move(doomed->next);
+            if (e->prev->next) {
+                e->prev->next->prev = e->prev;
+            }
+            return true;
+        }
+        const std::string_view prefix = glob_literal_prefix(pattern.text());
+        typename GlobTable<PrefixOf, 50>::Slot* chain =
+            glob_chains_.find(prefix, prefix_hash(prefix));
+        doomed.reset(chain->entry);
+        if (doomed->next) {
+            doomed->next->prev = nullptr;
+            chain->entry = doomed->next.release(); // same prefix: the slot's key is unchanged
+        } else {
+            glob_chains_.erase(chain);
+            remove_glob_length(prefix.size());
+        }
+        return true;
+    }
+
+    GlobEntry* find_glob(const Pattern& pattern) const noexcept {
+        const typename GlobTable<TextOf, 75>::Slot* found =
+            glob_texts_.find(pattern.text(), text_hash(pattern.text()));
+        return found != nullptr ? found->entry : nullptr;
+    }
+
+    // Frees every glob, iteratively (a chain may be long).
+    void free_globs() noexcept {
+        glob_chains_.for_each([](GlobEntry* head) {
+            while (head != nullptr) {
+                GlobEntry* next = head->next.release();
+                delete head;
+                head = next;
+            }
+        });
+        glob_chains_.clear();
+        glob_texts_.clear();
+        glob_lengths_.clear();
+    }
+
+    // glob_lengths_: the distinct prefix lengths in use, ascending, each with its bucket count.
+    void add_glob_length(std::size_t length) {
+        const auto it = std::lower_bound(glob_lengths_.begin(), glob_lengths_.end(), length,
+                                         [](const std::pair<std::size_t, std::size_t>& a,
+                                            std::size_t b) { return a.first < b; });
+        if (it != glob_lengths_.end() && it->first == length) {
+            ++it->second;
+        } else {
+            glob_lengths_.insert(it, {length, 1});
+        }
+    }
+
+    void remove_glob_length(std::size_t length) noexcept {
+        const auto it = std::lower_bound(glob_lengths_.begin(), glob_lengths_.end(), length,
+                                         [](const std::pair<std::size_t, std::size_t>& a,
+                                            std::size_t b) { return a.first < b; });
+        if (it != glob_lengths_.end() && it->first == length && --it->second == 0) {
+            glob_lengths_.erase(it);
+        }
+    }
+
+    template <class F>
+    std::uint64_t match_globs(std::string_view subject, F& on_match) const {
+        std::uint64_t evaluations = 0;
+        std::size_t hash = fnv_offset;
+        std::size_t hashed = 0;
+        for (const auto& length_and_count : glob_lengths_) {
+            const std::size_t length = length_and_count.first;
+            if (length > subject.size()) {
+                break;
+            }
+            while (hashed < length) {
+                hash = fnv_step(hash, subject[hashed++]);
+            }
+            const auto* chain = glob_chains_.find(subject.substr(0, length), hash);
+            for (GlobEntry* e = chain != nullptr ? chain->entry : nullptr; e != nullptr;
+                 e = e->next.get()) {
+                ++evaluations;
+                if (glob_match(e->pattern.text(), subject)) {
+                    on_match(static_cast<const Pattern&>(e->pattern), e->value);
+                }
+            }
+        }
+        return evaluations;
+    }
+
+    Entry* find_entry(const Pattern& pattern) noexcept {
+        if (pattern.kind() == PatternKind::glob) {
+            return find_glob(pattern);
+        }
+        TokenTrie* trie = trie_for(pattern.kind(), pattern.separator());
+        if (trie == nullptr) {
+            return nullptr;
+        }
+        std::unique_ptr<Entry>* slot = token_slot(*trie, pattern, false, nullptr);
+        return slot != nullptr ? slot->get() : nullptr;
+    }
+
+    std::vector<TokenTrie> tries_;
+    GlobTable<PrefixOf, 50> glob_chains_;
+    GlobTable<TextOf, 75> glob_texts_;
+    std::vector<std::pair<std::size_t, std::size_t>> glob_lengths_; // (prefix length, buckets)
+    std::size_t size_ = 0;
+    mutable std::atomic<std::uint64_t> evaluations_{0};
+};
+
+} // namespace detail
+HERALD_NAMESPACE_END
