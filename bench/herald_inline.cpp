@@ -73,9 +73,11 @@ void w5_churn(benchmark::State& state) {
         keep.push_back(broker.subscribe(busy, [s = &sink](const Payload64& p) { consume(s, p); }));
     }
     for (auto _ : state) {
+        // The handle's destructor unsubscribes: the RAII path (unsubscribe() would also
+        // gather the final counters).
         herald::Subscription s =
-            broker.subscribe(churn, [s = &sink](const Payload64& p) { consume(s, p); });
-        s.unsubscribe();
+            broker.subscribe(churn, [p = &sink](const Payload64& m) { consume(p, m); });
+        benchmark::DoNotOptimize(s);
     }
     benchmark::DoNotOptimize(sink);
 }

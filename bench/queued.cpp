@@ -275,6 +275,9 @@ int main(int argc, char** argv) {
             add_queued<MutexDeque>("mutex_deque_floor", queued_capacity, n, latency);
         }
     }
+#if HERALD_BENCH_WITH_QUEUE
+    add_w4_herald_policies();
+#endif
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) {
         return 1;

@@ -226,5 +226,7 @@ void add_queued(const std::string& name, std::size_t capacity, int n, bool laten
 
 /// herald's W4 runs for n→n (herald_queued.cpp).
 void add_w4_herald(int n, bool latency);
+/// herald's lossy overflow policies, 1→1 flat out (herald_queued.cpp).
+void add_w4_herald_policies();
 
 } // namespace bench

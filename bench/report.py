@@ -60,7 +60,8 @@ def load_runs(path):
         wall = "/real_time" in b["run_name"] or "/manual_time" in b["run_name"]
         samples[key]["ns"].append((b["real_time"] if wall else b["cpu_time"]) * scale)
         for counter in ("deliveries_per_s", "published_per_s", "p50_us", "p99_us", "p999_us",
-                        "max_us", "pattern_evaluations_per_publish", "receivers_per_publish"):
+                        "max_us", "pattern_evaluations_per_publish", "receivers_per_publish",
+                        "delivered_share", "dropped"):
             if counter in b:
                 samples[key][counter].append(b[counter])
     errors = [b["name"] + ": " + b.get("error_message", "")
@@ -350,6 +351,14 @@ def main():
         text = workload_tables(queued, "W4.latency", metric=q, fmt=lambda v: f"{v:.1f} µs",
                                param_label="shape")
         detail.append(text.replace("### W4.latency", f"### W4.latency {label} at 100 k msg/s", 1))
+    policy = workload_tables(queued, "W4.policy", metric="published_per_s", fmt=fmt_rate,
+                             higher_is_better=True, param_label="shape")
+    if policy:
+        detail.append(policy.replace("### W4.policy", "### W4.policy: herald's lossy overflow "
+                                     "policies, publish rate (one publisher flat out)", 1))
+        detail.append(workload_tables(queued, "W4.policy", metric="delivered_share",
+                                      fmt=lambda v: f"{v * 100:.1f}%", param_label="shape")
+                      .replace("### W4.policy", "### W4.policy: share of messages delivered", 1))
     detail.append(workload_tables(inline, "W5.churn", param_label="workload"))
     if memory:
         detail.append(memory_tables(memory))
