@@ -62,14 +62,21 @@ install(FILES
     DESTINATION "${HERALD_INSTALL_CMAKEDIR}")
 
 # ---- optional components ------------------------------------------------------------------
-# herald_add_package_component(<name> TARGET <target> DEPENDENCY <package> <version>)
+# herald_add_package_component(<name> TARGET <target> DEPENDENCY <package> <version>
+#                              [DEPENDENCY_TARGET <imported target>])
 # Exports <target> (EXPORT_NAME already set, e.g. herald::fmt) in its own export set and
 # writes herald-<name>-component.cmake, which heraldConfig.cmake includes when the consumer
-# asks for the component. A missing dependency makes only that component not found.
+# asks for the component: it finds <package> (at least <version>) unless
+# DEPENDENCY_TARGET (default <package>::<package>) already exists. A missing dependency makes
+# only that component not found. The target must be defined before this file is included.
 function(herald_add_package_component name)
-    cmake_parse_arguments(PARSE_ARGV 1 arg "" "TARGET" "DEPENDENCY")
+    cmake_parse_arguments(PARSE_ARGV 1 arg "" "TARGET;DEPENDENCY_TARGET" "DEPENDENCY")
     list(GET arg_DEPENDENCY 0 dependency)
     list(GET arg_DEPENDENCY 1 dependency_version)
+    set(dependency_target "${dependency}::${dependency}")
+    if(arg_DEPENDENCY_TARGET)
+        set(dependency_target "${arg_DEPENDENCY_TARGET}")
+    endif()
     install(TARGETS ${arg_TARGET} EXPORT herald-${name}-targets)
     install(EXPORT herald-${name}-targets
         NAMESPACE herald::
@@ -81,10 +88,10 @@ function(herald_add_package_component name)
     file(CONFIGURE OUTPUT "${PROJECT_BINARY_DIR}/herald-${name}-component.cmake"
         @ONLY CONTENT [=[
 # herald component '@name@' (included by heraldConfig.cmake when it is asked for).
-if(NOT TARGET @dependency@::@dependency@)
+if(NOT TARGET @dependency_target@)
     find_package(@dependency@ @dependency_version@ QUIET)
 endif()
-if(NOT TARGET @dependency@::@dependency@)
+if(NOT TARGET @dependency_target@)
     set(herald_@name@_FOUND FALSE)
     set(_herald_component_reason
         "needs @dependency@ @dependency_version@ or newer, which was not found")
