@@ -101,7 +101,8 @@ std::string random_subject(Random& rng) {
     std::string s = rng.pick(tokens);
     const std::size_t more = rng.below(4);
     for (std::size_t i = 0; i < more; ++i) {
-        s += rng.pick(separators) + rng.pick(tokens);
+        s += rng.pick(separators); // two statements: the draw order must not depend on the
+        s += rng.pick(tokens);     // compiler's order of evaluation
     }
     return s;
 }
