@@ -248,6 +248,36 @@ TEST_CASE("pattern index: erase removes exactly one pattern and later matches sk
     CHECK(matches_of(index, "news.a.x").size() == 1);
 }
 
+TEST_CASE("pattern index: globs with one literal prefix match in insertion order") {
+    PatternIndex<int> index;
+    const auto order = [&] {
+        std::vector<int> got;
+        index.match("k:x", [&](const Pattern&, int& v) { got.push_back(v); });
+        return got;
+    };
+    index.insert("k:*", 1);
+    index.insert("k:?", 2);
+    index.insert("k:[x]", 3);
+    index.insert("k:[^y]", 4);
+    CHECK(order() == std::vector<int>{1, 2, 3, 4});
+    CHECK(index.erase("k:[^y]")); // the last
+    index.insert("k:?*", 5);
+    CHECK(order() == std::vector<int>{1, 2, 3, 5});
+    CHECK(index.erase("k:*")); // the first
+    CHECK(order() == std::vector<int>{2, 3, 5});
+    CHECK(index.erase("k:[x]")); // one in the middle
+    CHECK(order() == std::vector<int>{2, 5});
+    index.insert("k:*", 6);
+    CHECK(order() == std::vector<int>{2, 5, 6});
+    CHECK(index.erase("k:?*"));
+    CHECK(index.erase("k:?"));
+    CHECK(order() == std::vector<int>{6});
+    CHECK(index.erase("k:*"));
+    CHECK(order().empty());
+    index.insert("k:?", 7);
+    CHECK(order() == std::vector<int>{7});
+}
+
 TEST_CASE("pattern index: values keep their address while other patterns come and go") {
     PatternIndex<int> index;
     int* kept = &index.insert(herald::nats_pattern("keep.*"), 42);

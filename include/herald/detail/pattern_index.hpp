@@ -167,7 +167,8 @@ public:
 
     /// Calls `on_match(const Pattern&, Value&)` once for every stored pattern that matches
     /// `subject`. The order is unspecified but deterministic: the same for the same sequence of
-    /// inserts and erases. `on_match` must not modify the index. Allocates nothing unless the
+    /// inserts and erases (today: globs by literal-prefix length and, within one prefix, in
+    /// insertion order; then token patterns). `on_match` must not modify the index. Allocates nothing unless the
     /// subject has more than 32 tokens.
     template <class F>
     void match(std::string_view subject, F&& on_match) const {
@@ -227,7 +228,9 @@ private:
     struct GlobEntry : Entry {
         using Entry::Entry;
         std::unique_ptr<GlobEntry> next; // owned
-        GlobEntry* prev = nullptr;       // null for the first of its chain
+        GlobEntry* prev = nullptr;       // the previous one; the first's is the last (a ring)
+
+        bool first() const noexcept { return prev->next.get() != this; }
     };
 
     // ---- token tries ----------------------------------------------------------------------------
@@ -624,13 +627,17 @@ private:
         }
         glob_texts_.insert(text_hash(entry->pattern.text()), entry.get());
         if (chain == nullptr) {
+            entry->prev = entry.get();
             glob_chains_.insert(hash, entry.release());
             add_glob_length(prefix.size());
         } else {
-            // The new glob goes first: O(1), and the chain's key (its first glob's prefix) stays.
-            entry->next.reset(chain->entry);
-            chain->entry->prev = entry.get();
-            chain->entry = entry.release();
+            // Append in O(1): the first glob's prev is the last one. Match order within a chain
+            // is insertion order.
+            GlobEntry* first = chain->entry;
+            GlobEntry* last = first->prev;
+            entry->prev = last;
+            first->prev = entry.get();
+            last->next = std::move(entry);
         }
     }
 
@@ -642,21 +649,19 @@ private:
         }
         GlobEntry* e = found->entry;
         glob_texts_.erase(found);
-        std::unique_ptr<GlobEntry> doomed;
-        if (e->prev != nullptr) {
-            doomed = std::move(e->prev->next);
-            e->prev->next = std::move(doomed->next);
-            if (e->prev->next) {
-                e->prev->next->prev = e->prev;
-            }
-            return true;
-        }
         const std::string_view prefix = glob_literal_prefix(pattern.text());
         typename GlobTable<PrefixOf, 50>::Slot* chain =
             glob_chains_.find(prefix, prefix_hash(prefix));
-        doomed.reset(chain->entry);
+        if (!e->first()) {
+            GlobEntry* before = e->prev;
+            const std::unique_ptr<GlobEntry> doomed = std::move(before->next);
+            before->next = std::move(doomed->next);
+            (before->next ? before->next->prev : chain->entry->prev) = before;
+            return true;
+        }
+        const std::unique_ptr<GlobEntry> doomed(e);
         if (doomed->next) {
-            doomed->next->prev = nullptr;
+            doomed->next->prev = doomed->prev;
             chain->entry = doomed->next.release(); // same prefix: the slot's key is unchanged
         } else {
             glob_chains_.erase(chain);
