@@ -168,8 +168,8 @@ public:
     /// Calls `on_match(const Pattern&, Value&)` once for every stored pattern that matches
     /// `subject`. The order is unspecified but deterministic: the same for the same sequence of
     /// inserts and erases (today: globs by literal-prefix length and, within one prefix, in
-    /// insertion order; then token patterns). `on_match` must not modify the index. Allocates nothing unless the
-    /// subject has more than 32 tokens.
+    /// insertion order; then token patterns). `on_match` must not modify the index. Allocates
+    /// nothing unless the subject has more than 32 tokens.
     template <class F>
     void match(std::string_view subject, F&& on_match) const {
         std::uint64_t evaluations = 0;
