@@ -26,8 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         const bool m = herald::mqtt_match(in.pair_pattern, in.pair_subject);
         if (!pair || m != pair->matches(in.pair_subject)) {
-            fuzz::fail("mqtt_match disagrees with mqtt_pattern", in.pair_pattern,
-                       in.pair_subject);
+            fuzz::fail("mqtt_match disagrees with mqtt_pattern", in.pair_pattern, in.pair_subject);
         }
     } catch (const herald::pattern_error&) {
         if (pair) {

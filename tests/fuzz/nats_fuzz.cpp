@@ -25,8 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         const bool m = herald::nats_match(in.pair_pattern, in.pair_subject, in.separator);
         if (!pair || m != pair->matches(in.pair_subject)) {
-            fuzz::fail("nats_match disagrees with nats_pattern", in.pair_pattern,
-                       in.pair_subject);
+            fuzz::fail("nats_match disagrees with nats_pattern", in.pair_pattern, in.pair_subject);
         }
     } catch (const herald::pattern_error&) {
         if (pair) {
