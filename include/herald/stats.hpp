@@ -9,17 +9,33 @@
 
 HERALD_NAMESPACE_BEGIN
 
+/// Why queued messages were dropped, one counter per cause.
+struct DropCounts {
+    std::uint64_t newest = 0;       ///< `drop_newest`: the new message was refused
+    std::uint64_t oldest = 0;       ///< `drop_oldest`: a queued message made room
+    std::uint64_t conflated = 0;    ///< `conflate`: replaced by a newer one of its channel
+    std::uint64_t timed_out = 0;    ///< `block`: no room before the timeout
+    std::uint64_t disconnected = 0; ///< `disconnect`: the overflowing message and the queue
+    std::uint64_t discarded = 0;    ///< still queued at unsubscribe or a discarding shutdown
+
+    /// All causes together.
+    std::uint64_t total() const noexcept {
+        return newest + oldest + conflated + timed_out + disconnected + discarded;
+    }
+};
+
 /// A subscription's counters, read with `Subscription::stats()`.
 /// Every message offered to the subscription ends in exactly one of: delivered, errors,
-/// dropped, skipped (or is still queued).
+/// dropped, skipped, or is still queued.
 struct SubscriptionStats {
-    std::uint64_t delivered = 0; ///< handler invocations that returned normally
-    std::uint64_t errors = 0;    ///< handler invocations that threw
-    std::uint64_t dropped = 0;   ///< messages a bounded queue dropped (all causes)
-    std::uint64_t skipped =
-        0; ///< messages not handed over because the subscription was being cancelled
+    std::uint64_t delivered = 0;  ///< handler invocations that returned normally
+    std::uint64_t errors = 0;     ///< handler invocations that threw
+    std::uint64_t dropped = 0;    ///< messages dropped (all causes; see `drops`)
+    std::uint64_t skipped = 0;    ///< messages not handed over because the subscription was
+                                  ///< being cancelled, or (patterns) of another payload type
     std::uint64_t queued = 0;     ///< messages waiting in the queue now
     std::uint64_t high_water = 0; ///< largest queue length seen
+    DropCounts drops{};           ///< `dropped`, by cause
     bool active = false;          ///< still subscribed
 };
 

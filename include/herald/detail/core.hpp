@@ -1,0 +1,182 @@
+#pragma once
+// The pieces shared by every broker instantiation: a subscription's state, an immutable
+// subscriber list, and what one delivery carries.
+
+#include <herald/detail/type_key.hpp>
+#include <herald/errors.hpp>
+#include <herald/message.hpp>
+#include <herald/stats.hpp>
+
+#include <any>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <new>
+#include <string_view>
+
+HERALD_NAMESPACE_BEGIN
+namespace detail {
+
+class BrokerImplBase;
+struct SubscriptionCore;
+struct QueueNode;
+
+/// Everything a subscription needs to receive one message. Built once per publish on the
+/// publisher's stack; nothing in it is copied per subscriber.
+struct Delivery {
+    MessageKind kind = MessageKind::message;
+    std::string_view pattern;
+    std::string_view channel;
+    const void* payload = nullptr;
+    const TypeKey* type = nullptr;
+    std::uint64_t sequence = 0;
+    std::chrono::system_clock::time_point published_at{};
+    bool has_time = false;
+    BrokerImplBase* broker = nullptr;
+    std::exception_ptr first_error;                    // for ExceptionPolicy::rethrow_after
+    std::any (*payload_as_any)(const void*) = nullptr; // for dead letters (copyable payloads)
+    // Queued delivery: the publish's shared node, built on first need by `make_node`, which
+    // moves from `movable_payload` when the publisher passed an rvalue.
+    QueueNode* node = nullptr;
+    QueueNode* (*make_node)(Delivery&) = nullptr;
+    void* movable_payload = nullptr;
+
+    void stamp_time() noexcept {
+        if (!has_time) {
+            published_at = std::chrono::system_clock::now();
+            has_time = true;
+        }
+    }
+};
+
+enum class SubscriptionState : std::uint8_t {
+    active,       ///< receiving
+    cancelled,    ///< unsubscribed by its handle (or group)
+    disconnected, ///< cancelled by the `disconnect` overflow policy
+    orphaned,     ///< its broker shut down
+};
+
+/// What a queued subscription adds, reached through `SubscriptionCore::queue`.
+struct QueueHooks {
+    void (*stats)(const SubscriptionCore&, SubscriptionStats&);
+    std::size_t (*pump)(SubscriptionCore&, std::size_t max, std::chrono::nanoseconds wait);
+    void (*cancelled)(SubscriptionCore&, bool discard);
+};
+
+/// One subscription. Reference counted: one reference for the handle, one while the broker
+/// lists it. Type-erased through two function pointers set by the concrete subscription.
+struct SubscriptionCore {
+    using DeliverFn = bool (*)(SubscriptionCore&, Delivery&);
+    using DestroyFn = void (*)(SubscriptionCore*) noexcept;
+
+    SubscriptionCore(DeliverFn deliver_fn, DestroyFn drop_handler_fn, DestroyFn destroy_fn,
+                     const TypeKey& payload_type, bool envelope) noexcept
+        : wants_envelope(envelope), deliver(deliver_fn), drop_handler(drop_handler_fn),
+          destroy(destroy_fn), type(&payload_type) {}
+    SubscriptionCore(const SubscriptionCore&) = delete;
+    SubscriptionCore& operator=(const SubscriptionCore&) = delete;
+
+    bool is_active() const noexcept {
+        return state.load(std::memory_order_relaxed) == SubscriptionState::active;
+    }
+
+    void add_ref() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
+    void release() noexcept {
+        if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            destroy(this);
+        }
+    }
+
+    /// The broker lets go: no dispatch can reach this subscription any more, so its handler
+    /// (and whatever it captured) is destroyed now, even if the handle lives on.
+    static void release_from_broker(void* p) noexcept {
+        auto* core = static_cast<SubscriptionCore*>(p);
+        core->drop_handler(core);
+        core->release();
+    }
+
+    // Hot fields first: the dispatch loop reads state and deliver.
+    std::atomic<SubscriptionState> state{SubscriptionState::active};
+    bool wants_envelope;
+    bool pattern_subscription = false;
+    std::atomic<std::uint32_t> refs{1};
+    DeliverFn deliver;
+    DestroyFn drop_handler;
+    DestroyFn destroy;
+    const TypeKey* type;
+    const QueueHooks* queue = nullptr; // null for inline delivery
+
+    // Identity and ownership. `owner` is the channel or pattern entry whose lists hold this
+    // subscription; written under the broker's lock before the subscription is visible.
+    const void* owner = nullptr;
+    std::uint64_t id = 0;
+    std::weak_ptr<BrokerImplBase> broker;
+
+    // Counters. `offered_closed` (broker lock) sums the messages of every replaced list that
+    // held this subscription; the current list's share is added when stats are read.
+    std::uint64_t offered_closed = 0;
+    std::atomic<std::uint64_t> skipped{0};
+    std::atomic<std::uint64_t> errors{0};
+};
+
+/// An immutable array of subscriptions plus the counter of messages dispatched over it.
+/// Replaced copy-on-write; a replaced list is closed (its counter gets `closed_bit`) so its
+/// final count is exact and the next list continues the sequence.
+struct SubscriberList {
+    static constexpr std::uint64_t closed_bit = std::uint64_t{1} << 63;
+
+    std::atomic<std::uint64_t> counter;
+    std::uint64_t base; // counter value when this list became current
+    std::uint32_t size;
+    bool wants_envelope; // some member takes Message<T>: stamp the publish time
+
+    SubscriptionCore** items() noexcept {
+        return reinterpret_cast<SubscriptionCore**>(reinterpret_cast<char*>(this) + header);
+    }
+    SubscriptionCore* const* items() const noexcept {
+        return reinterpret_cast<SubscriptionCore* const*>(reinterpret_cast<const char*>(this) +
+                                                          header);
+    }
+    static constexpr std::size_t header = (sizeof(std::atomic<std::uint64_t>) + 8 + 4 + 1 + 7) /
+                                          alignof(SubscriptionCore*) * alignof(SubscriptionCore*);
+
+    static SubscriberList* create(std::uint32_t n, std::uint64_t start) {
+        void* memory = ::operator new (header + std::size_t{n} * sizeof(SubscriptionCore*));
+        auto* list = ::new (memory) SubscriberList{{start}, start, n, false};
+        return list;
+    }
+    static void destroy(void* p) noexcept {
+        auto* list = static_cast<SubscriberList*>(p);
+        list->~SubscriberList();
+        ::operator delete(p);
+    }
+    static std::size_t bytes(std::uint32_t n) noexcept {
+        return header + std::size_t{n} * sizeof(SubscriptionCore*);
+    }
+};
+static_assert(sizeof(SubscriberList) <= SubscriberList::header);
+
+/// What a Subscription handle may ask of its broker, independent of the broker's template
+/// arguments.
+class BrokerImplBase {
+public:
+    virtual ~BrokerImplBase() = default;
+    /// Cancels `core` (if still active) and waits for in-flight invocations on other threads.
+    virtual void unsubscribe(SubscriptionCore& core) = 0;
+    /// The subscription's counters.
+    virtual SubscriptionStats stats(const SubscriptionCore& core) const = 0;
+    /// A handler threw while handling `delivery`.
+    virtual void handler_failed(SubscriptionCore& core, Delivery& delivery) = 0;
+    /// A queued subscription overflowed under `Overflow::disconnect`.
+    virtual void disconnect(SubscriptionCore& core, std::string_view channel) = 0;
+    /// Brackets a queued handler run outside `publish` (single-threaded brokers defer
+    /// reclamation until it returns).
+    virtual void begin_callback() noexcept {}
+    virtual void end_callback() noexcept {}
+};
+
+} // namespace detail
+HERALD_NAMESPACE_END

@@ -1,0 +1,730 @@
+#pragma once
+// Queued delivery internals: one shared node per publish, a bounded ring per subscription,
+// mailbox-style scheduling (a subscription is scheduled at most once at a time, so its handler
+// never runs concurrently with itself) and the broker's worker pool.
+
+#include <herald/detail/core.hpp>
+#include <herald/detail/epoch.hpp>
+#include <herald/queue.hpp>
+#include <herald/stats.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+HERALD_NAMESPACE_BEGIN
+namespace detail {
+
+/// One publish, shared by every queue it went into: the payload, the channel and the time.
+struct QueueNode {
+    explicit QueueNode(void (*destroy_fn)(QueueNode*) noexcept) noexcept : destroy(destroy_fn) {}
+    QueueNode(const QueueNode&) = delete;
+    QueueNode& operator=(const QueueNode&) = delete;
+
+    void add_ref() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
+    void release() noexcept {
+        if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            destroy(this);
+        }
+    }
+
+    std::atomic<std::uint32_t> refs{1};
+    void (*destroy)(QueueNode*) noexcept;
+    std::string channel;
+    std::chrono::system_clock::time_point published_at{};
+    const void* payload = nullptr; // points into the derived node
+};
+
+template <class T>
+struct TypedQueueNode final : QueueNode {
+    template <class U>
+    explicit TypedQueueNode(U&& from) : QueueNode(&destroy_node), value(std::forward<U>(from)) {
+        payload = &this->value;
+    }
+    static void destroy_node(QueueNode* n) noexcept { delete static_cast<TypedQueueNode*>(n); }
+    T value;
+};
+
+/// Builds the publish's node on first need: moves the payload in when the publisher gave an
+/// rvalue, copies it once otherwise, and points the delivery at the node's payload so every
+/// later receiver of this publish (inline or queued) shares it.
+template <class T>
+QueueNode* make_queue_node(Delivery& d) {
+    TypedQueueNode<T>* node = nullptr;
+    if (d.movable_payload != nullptr) {
+        node = new TypedQueueNode<T>(std::move(*static_cast<T*>(d.movable_payload)));
+        d.movable_payload = nullptr;
+    } else {
+        node = new TypedQueueNode<T>(*static_cast<const T*>(d.payload));
+    }
+    node->channel.assign(d.channel.data(), d.channel.size());
+    d.stamp_time();
+    node->published_at = d.published_at;
+    d.payload = node->payload;
+    d.node = node;
+    return node;
+}
+
+struct QueueItem {
+    QueueNode* node = nullptr;
+    std::uint64_t sequence = 0;
+};
+
+/// A bounded multi-producer multi-consumer ring with an exact capacity (any value >= 1).
+/// Each cell carries a sequence number telling whose turn it is, so producers and consumers
+/// only contend on their own cursor. The scheme needs two cells at least (with one, "written"
+/// and "free again" carry the same number), so a capacity of 1 uses two cells and bounds the
+/// length against the consumer's cursor instead.
+class BoundedRing {
+public:
+    explicit BoundedRing(std::size_t capacity)
+        : limit_(capacity), capacity_(std::max<std::size_t>(capacity, 2)),
+          cells_(std::make_unique<Cell[]>(capacity_)) {
+        for (std::size_t i = 0; i < capacity_; ++i) {
+            cells_[i].sequence.store(i, std::memory_order_relaxed);
+        }
+    }
+
+    bool try_push(const QueueItem& item) noexcept {
+        std::uint64_t position = tail_.load(std::memory_order_relaxed);
+        Cell* cell = nullptr;
+        for (;;) {
+            cell = &cells_[index(position)];
+            const std::uint64_t seq = cell->sequence.load(std::memory_order_acquire);
+            const auto diff = static_cast<std::int64_t>(seq - position);
+            if (diff == 0) {
+                if (limit_ != capacity_ &&
+                    position - head_.load(std::memory_order_acquire) >= limit_) {
+                    return false; // full (the consumer's cursor only moves forward)
+                }
+                if (tail_.compare_exchange_weak(position, position + 1,
+                                                std::memory_order_relaxed)) {
+                    break;
+                }
+            } else if (diff < 0) {
+                return false; // full
+            } else {
+                position = tail_.load(std::memory_order_relaxed);
+            }
+        }
+        cell->item = item;
+        cell->sequence.store(position + 1, std::memory_order_release);
+        return true;
+    }
+
+    bool try_pop(QueueItem& out) noexcept {
+        std::uint64_t position = head_.load(std::memory_order_relaxed);
+        Cell* cell = nullptr;
+        for (;;) {
+            cell = &cells_[index(position)];
+            const std::uint64_t seq = cell->sequence.load(std::memory_order_acquire);
+            const auto diff = static_cast<std::int64_t>(seq - (position + 1));
+            if (diff == 0) {
+                if (head_.compare_exchange_weak(position, position + 1,
+                                                std::memory_order_relaxed)) {
+                    break;
+                }
+            } else if (diff < 0) {
+                return false; // empty (or the next item is still being written)
+            } else {
+                position = head_.load(std::memory_order_relaxed);
+            }
+        }
+        out = cell->item;
+        cell->sequence.store(position + capacity_, std::memory_order_release);
+        return true;
+    }
+
+    /// Items claimed by producers and not yet claimed by consumers (some may still be being
+    /// written).
+    std::size_t size() const noexcept {
+        const std::uint64_t head = head_.load(std::memory_order_seq_cst);
+        const std::uint64_t tail = tail_.load(std::memory_order_seq_cst);
+        return tail > head ? static_cast<std::size_t>(tail - head) : 0;
+    }
+
+private:
+    struct Cell {
+        std::atomic<std::uint64_t> sequence{0};
+        QueueItem item;
+    };
+    std::size_t index(std::uint64_t position) const noexcept {
+        return static_cast<std::size_t>(position % capacity_);
+    }
+
+    const std::size_t limit_;    // the capacity asked for
+    const std::size_t capacity_; // cells: max(limit_, 2)
+    std::unique_ptr<Cell[]> cells_;
+    alignas(64) std::atomic<std::uint64_t> tail_{0};
+    alignas(64) std::atomic<std::uint64_t> head_{0};
+};
+
+/// Latest message per channel, in the order of their latest publishes. Not lock-free: the
+/// conflating case (dashboards, presence) is about freshness, not throughput.
+class ConflatingStore {
+public:
+    explicit ConflatingStore(std::size_t capacity) : capacity_(capacity) {}
+    ConflatingStore(const ConflatingStore&) = delete;
+    ConflatingStore& operator=(const ConflatingStore&) = delete;
+    ~ConflatingStore() {
+        for (QueueItem& it : order_) {
+            it.node->release();
+        }
+    }
+
+    struct PushResult {
+        bool replaced = false; // an older message of the same channel was dropped
+        bool evicted = false;  // full: the oldest pending channel was dropped
+    };
+
+    PushResult push(const QueueItem& item) {
+        PushResult result;
+        std::lock_guard lock(mutex_);
+        const std::string_view key = item.node->channel;
+        if (auto found = index_.find(key); found != index_.end()) {
+            QueueNode* old = found->second->node;
+            order_.erase(found->second);
+            index_.erase(found);
+            old->release();
+            result.replaced = true;
+        } else if (order_.size() >= capacity_) {
+            QueueItem oldest = order_.front();
+            index_.erase(std::string_view(oldest.node->channel));
+            order_.pop_front();
+            oldest.node->release();
+            result.evicted = true;
+        }
+        order_.push_back(item);
+        index_.emplace(std::string_view(order_.back().node->channel), std::prev(order_.end()));
+        return result;
+    }
+
+    bool try_pop(QueueItem& out) {
+        std::lock_guard lock(mutex_);
+        if (order_.empty()) {
+            return false;
+        }
+        out = order_.front();
+        index_.erase(std::string_view(out.node->channel));
+        order_.pop_front();
+        return true;
+    }
+
+    std::size_t size() const {
+        std::lock_guard lock(mutex_);
+        return order_.size();
+    }
+
+private:
+    const std::size_t capacity_;
+    mutable std::mutex mutex_;
+    std::list<QueueItem> order_;
+    std::unordered_map<std::string_view, std::list<QueueItem>::iterator> index_;
+};
+
+class WorkerPool;
+
+/// Which queued subscription, if any, the current thread is consuming (so a `block` publisher
+/// never waits for a queue only it could drain).
+inline const void*& consuming_now() noexcept {
+    thread_local const void* current = nullptr;
+    return current;
+}
+
+/// The state shared by every queued subscription, whatever its payload and handler.
+struct QueuedCore : SubscriptionCore {
+    using RunFn = bool (*)(QueuedCore&, const QueueItem&); // false: the handler threw
+
+    QueuedCore(RunFn run_fn, DestroyFn drop_handler_fn, DestroyFn destroy_fn,
+               const TypeKey& payload_type, bool envelope, queued opts, bool concurrent_broker)
+        : SubscriptionCore(&deliver_queued, drop_handler_fn, destroy_fn, payload_type, envelope),
+          options(std::move(opts)), run(run_fn), concurrent(concurrent_broker) {
+        if (options.capacity == 0) {
+            throw queue_options_error(
+                "herald: queued{.capacity = 0} is invalid: a queue needs room for at least one "
+                "message (there is no unbounded queue)");
+        }
+        if (options.overflow == Overflow::conflate) {
+            conflated.emplace(options.capacity);
+        } else {
+            ring.emplace(options.capacity);
+        }
+        queue = &queued_hooks();
+    }
+
+    QueuedCore(const QueuedCore&) = delete;
+    QueuedCore& operator=(const QueuedCore&) = delete;
+    ~QueuedCore() { discard_all(); } // the last reference: nothing can consume any more
+
+    // ---- producer side --------------------------------------------------------------------
+
+    static bool deliver_queued(SubscriptionCore& base, Delivery& d) {
+        return static_cast<QueuedCore&>(base).offer(d);
+    }
+
+    bool offer(Delivery& d) {
+        if (d.node == nullptr) {
+            d.make_node(d);
+        }
+        QueueItem item{d.node, d.sequence};
+        item.node->add_ref();
+        bool accepted = true;
+        bool overflowed = false;
+        switch (options.overflow) {
+        case Overflow::drop_newest:
+            accepted = ring->try_push(item);
+            if (!accepted) {
+                drops_newest.fetch_add(1, std::memory_order_relaxed);
+            }
+            break;
+        case Overflow::drop_oldest:
+            while (!ring->try_push(item)) {
+                QueueItem victim;
+                if (ring->try_pop(victim)) {
+                    victim.node->release();
+                    drops_oldest.fetch_add(1, std::memory_order_relaxed);
+                    overflowed = true;
+                }
+            }
+            break;
+        case Overflow::conflate: {
+            const auto r = conflated->push(item);
+            if (r.replaced) {
+                drops_conflated.fetch_add(1, std::memory_order_relaxed);
+            }
+            if (r.evicted) {
+                drops_oldest.fetch_add(1, std::memory_order_relaxed);
+                overflowed = true;
+            }
+            break;
+        }
+        case Overflow::block:
+            accepted = push_blocking(item);
+            if (!accepted) {
+                drops_timed_out.fetch_add(1, std::memory_order_relaxed);
+            }
+            break;
+        case Overflow::disconnect:
+            accepted = ring->try_push(item);
+            if (!accepted) {
+                drops_disconnected.fetch_add(1, std::memory_order_relaxed);
+                item.node->release();
+                slow_consumer(d);
+                disconnect_now(d);
+                return false;
+            }
+            break;
+        }
+        if (!accepted) {
+            item.node->release();
+            overflowed = true;
+        }
+        if (overflowed) {
+            note_high_water(options.capacity);
+            slow_consumer(d);
+        }
+        if (accepted) {
+            wake_consumer();
+        }
+        return accepted;
+    }
+
+    bool push_blocking(const QueueItem& item) {
+        if (ring->try_push(item)) {
+            return true;
+        }
+        if (consuming_now() == this) {
+            return false; // only this thread could make room: waiting would only time out
+        }
+        const auto deadline = std::chrono::steady_clock::now() + options.block_timeout;
+        unsigned attempt = 0;
+        while (!ring->try_push(item)) {
+            if (!is_active() || std::chrono::steady_clock::now() >= deadline) {
+                return false;
+            }
+            if (++attempt < 64) {
+                std::this_thread::yield();
+            } else {
+                std::this_thread::sleep_for(std::chrono::microseconds(20));
+            }
+        }
+        return true;
+    }
+
+    void slow_consumer(const Delivery& d) noexcept {
+        if (in_episode.exchange(true, std::memory_order_acq_rel)) {
+            return; // edge-triggered: once per overflow episode
+        }
+        episodes.fetch_add(1, std::memory_order_relaxed);
+        if (options.on_slow_consumer) {
+            try {
+                options.on_slow_consumer(
+                    SlowConsumer{id, d.channel, options.overflow, options.capacity});
+            } catch (...) {
+                // A throwing callback must not break the publisher.
+            }
+        }
+    }
+
+    void disconnect_now(Delivery& d) {
+        if (d.broker != nullptr) {
+            d.broker->disconnect(*this, d.channel);
+        }
+    }
+
+    /// Called after an accepted push: wakes whoever consumes this queue.
+    void wake_consumer() {
+        // Pairs with the fence in finish_turn()/wait_until_ready(): either the consumer sees
+        // the new item, or this thread sees that nobody holds the consumer turn / a waiter.
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        if (options.executor.is_polled()) {
+            if (waiters.load(std::memory_order_relaxed) != 0) {
+                std::lock_guard lock(wait_mutex);
+                wait_cv.notify_all();
+            }
+            return;
+        }
+        std::uint8_t expected = idle;
+        if (turn.load(std::memory_order_relaxed) == idle &&
+            turn.compare_exchange_strong(expected, scheduled, std::memory_order_acq_rel)) {
+            schedule();
+        }
+    }
+
+    void schedule();
+
+    // ---- consumer side --------------------------------------------------------------------
+
+    bool pop(QueueItem& out) { return ring ? ring->try_pop(out) : conflated->try_pop(out); }
+    std::size_t size() const { return ring ? ring->size() : conflated->size(); }
+
+    /// Runs up to `max` queued messages on this thread. The caller holds the turn.
+    std::size_t drain(std::size_t max) {
+        note_high_water(size());
+        const void* previous = std::exchange(consuming_now(), this);
+        std::size_t n = 0;
+        QueueItem item;
+        while (n < max && pop(item)) {
+            ++n;
+            invoke(item);
+        }
+        consuming_now() = previous;
+        if (in_episode.load(std::memory_order_relaxed) && size() == 0) {
+            in_episode.store(false, std::memory_order_release);
+        }
+        return n;
+    }
+
+    void invoke(const QueueItem& item) {
+        if (concurrent) {
+            // The invocation is a dispatch like an inline one: unsubscribe waits for it.
+            EpochDomain& domain = EpochDomain::instance();
+            ThreadRecord& record = this_thread_record(domain);
+            CriticalSection section(domain, record);
+            DispatchSlot slot(record, this);
+            invoke_checked(item);
+        } else {
+            invoke_checked(item);
+        }
+        item.node->release();
+    }
+
+    void invoke_checked(const QueueItem& item) {
+        if (!is_active()) {
+            drops_discarded.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+        std::shared_ptr<BrokerImplBase> holder;
+        if (!concurrent) {
+            // A single-threaded broker frees what a handler retires only once it returns.
+            holder = broker.lock();
+            if (holder) {
+                holder->begin_callback();
+            }
+        }
+        struct End {
+            BrokerImplBase* b;
+            ~End() {
+                if (b != nullptr) {
+                    b->end_callback();
+                }
+            }
+        } end{holder.get()};
+        if (run(*this, item)) {
+            delivered.store(delivered.load(std::memory_order_relaxed) + 1,
+                            std::memory_order_relaxed); // one consumer at a time
+        }
+    }
+
+    /// Task body on the workers or a user executor. Does nothing if the turn was taken over
+    /// (by a shutdown) while the task waited to run.
+    void run_turn(bool spin) {
+        std::uint8_t expected = scheduled;
+        if (!turn.compare_exchange_strong(expected, running, std::memory_order_acq_rel)) {
+            return;
+        }
+        for (;;) {
+            const std::size_t n = drain(batch);
+            if (n == batch) {
+                // Keep the turn, but let other subscriptions on the same threads run.
+                turn.store(scheduled, std::memory_order_release);
+                schedule();
+                return;
+            }
+            if (spin && spin_for_work()) {
+                continue;
+            }
+            if (!finish_turn()) {
+                return;
+            }
+        }
+    }
+
+    /// Gives the turn back; true if work arrived meanwhile and the turn was taken back.
+    bool finish_turn() {
+        turn.store(idle, std::memory_order_seq_cst);
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        if (size() == 0) {
+            return false;
+        }
+        std::uint8_t expected = idle;
+        return turn.compare_exchange_strong(expected, running, std::memory_order_acq_rel);
+    }
+
+    /// Takes the turn for good (shutdown): waits for a running consumer to finish and takes
+    /// over a scheduled one that has not started. Never returns it.
+    void seize_turn() {
+        for (;;) {
+            std::uint8_t expected = turn.load(std::memory_order_acquire);
+            if (expected != running &&
+                turn.compare_exchange_weak(expected, running, std::memory_order_acq_rel)) {
+                return;
+            }
+            std::this_thread::yield();
+        }
+    }
+
+    bool spin_for_work() const {
+        const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(20);
+        do {
+            for (int i = 0; i < 64; ++i) {
+                if (size() != 0) {
+                    return true;
+                }
+            }
+        } while (std::chrono::steady_clock::now() < until);
+        return false;
+    }
+
+    /// poll()/drain()/wait_for() on the subscriber's own thread.
+    std::size_t pump(std::size_t max, std::chrono::nanoseconds wait) {
+        std::uint8_t expected = idle;
+        if (!turn.compare_exchange_strong(expected, running, std::memory_order_acq_rel)) {
+            return 0; // another thread is running this handler (never concurrently)
+        }
+        std::size_t n = drain(max);
+        if (n == 0 && wait > std::chrono::nanoseconds::zero()) {
+            wait_until_ready(std::chrono::steady_clock::now() + wait);
+            n = drain(max);
+        }
+        turn.store(idle, std::memory_order_release);
+        return n;
+    }
+
+    /// Blocks until something is queued, the subscription ends, or `deadline`.
+    void wait_until_ready(std::chrono::steady_clock::time_point deadline) {
+        std::unique_lock lock(wait_mutex);
+        waiters.fetch_add(1, std::memory_order_seq_cst);
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        const auto ready = [&] { return size() != 0 || !is_active(); };
+        if (deadline == std::chrono::steady_clock::time_point::max()) {
+            wait_cv.wait(lock, ready);
+        } else {
+            wait_cv.wait_until(lock, deadline, ready);
+        }
+        waiters.fetch_sub(1, std::memory_order_relaxed);
+    }
+
+    void wake_waiters() {
+        std::lock_guard lock(wait_mutex);
+        wait_cv.notify_all();
+    }
+
+    /// Drops everything queued, counted as `discarded`.
+    void discard_all() {
+        QueueItem item;
+        while (pop(item)) {
+            item.node->release();
+            drops_discarded.fetch_add(1, std::memory_order_relaxed);
+        }
+    }
+
+    void note_high_water(std::size_t n) noexcept {
+        std::uint64_t seen = high_water.load(std::memory_order_relaxed);
+        while (n > seen && !high_water.compare_exchange_weak(seen, n, std::memory_order_relaxed)) {
+        }
+    }
+
+    // ---- hooks used through SubscriptionCore::queue --------------------------------------
+
+    static void fill_stats(const SubscriptionCore& base, SubscriptionStats& s) {
+        const auto& self = static_cast<const QueuedCore&>(base);
+        s.delivered = self.delivered.load(std::memory_order_relaxed);
+        s.drops.newest = self.drops_newest.load(std::memory_order_relaxed);
+        s.drops.oldest = self.drops_oldest.load(std::memory_order_relaxed);
+        s.drops.conflated = self.drops_conflated.load(std::memory_order_relaxed);
+        s.drops.timed_out = self.drops_timed_out.load(std::memory_order_relaxed);
+        s.drops.disconnected = self.drops_disconnected.load(std::memory_order_relaxed);
+        s.drops.discarded = self.drops_discarded.load(std::memory_order_relaxed);
+        s.dropped = s.drops.total();
+        s.queued = self.size();
+        s.high_water = self.high_water.load(std::memory_order_relaxed);
+    }
+    static std::size_t pump_hook(SubscriptionCore& base, std::size_t max,
+                                 std::chrono::nanoseconds wait) {
+        auto& self = static_cast<QueuedCore&>(base);
+        if (!self.options.executor.is_polled() || self.run == nullptr) {
+            return 0;
+        }
+        return self.pump(max, wait);
+    }
+    /// The subscription ended (unsubscribe, disconnect): its queue is discarded and waiters
+    /// woken. A mailbox keeps what is queued when the broker shuts down draining.
+    static void cancelled_hook(SubscriptionCore& base, bool discard) {
+        auto& self = static_cast<QueuedCore&>(base);
+        if (discard) {
+            self.discard_all();
+        }
+        self.wake_waiters();
+    }
+
+    static constexpr std::size_t batch = 256;
+    static const QueueHooks& queued_hooks() noexcept {
+        static constexpr QueueHooks hooks{&fill_stats, &pump_hook, &cancelled_hook};
+        return hooks;
+    }
+
+    queued options;
+    RunFn run; // null for a mailbox (no handler)
+    bool concurrent;
+    std::string pattern_text; // for pattern subscriptions: Message::pattern
+    std::optional<BoundedRing> ring;
+    std::optional<ConflatingStore> conflated;
+    WorkerPool* pool = nullptr;
+
+    // Who may consume: nobody (idle), a submitted task (scheduled), or the one thread
+    // draining now (running): a task, a poll call or a shutdown.
+    static constexpr std::uint8_t idle = 0, scheduled = 1, running = 2;
+    std::atomic<std::uint8_t> turn{idle};
+    std::atomic<bool> in_episode{false};
+    std::atomic<std::uint64_t> episodes{0};
+    std::atomic<std::uint64_t> delivered{0};
+    std::atomic<std::uint64_t> drops_newest{0}, drops_oldest{0}, drops_conflated{0},
+        drops_timed_out{0}, drops_disconnected{0}, drops_discarded{0};
+    std::atomic<std::uint64_t> high_water{0};
+
+    std::mutex wait_mutex;
+    std::condition_variable wait_cv;
+    std::atomic<std::uint32_t> waiters{0};
+};
+
+/// The broker's own threads for queued subscriptions on the default executor.
+class WorkerPool {
+public:
+    explicit WorkerPool(std::size_t threads) {
+        workers_.reserve(threads);
+        for (std::size_t i = 0; i < threads; ++i) {
+            workers_.emplace_back([this] { work(); });
+        }
+    }
+    WorkerPool(const WorkerPool&) = delete;
+    WorkerPool& operator=(const WorkerPool&) = delete;
+    ~WorkerPool() { stop(); }
+
+    /// Queues `core` (holding the turn) to be drained. Takes a reference for the task.
+    void submit(QueuedCore* core) {
+        core->add_ref();
+        {
+            std::lock_guard lock(mutex_);
+            ready_.push_back(core);
+        }
+        cv_.notify_one();
+    }
+
+    /// Finishes what is queued and joins the threads. Idempotent.
+    void stop() {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        cv_.notify_all();
+        for (auto& t : workers_) {
+            if (t.joinable()) {
+                t.join();
+            }
+        }
+        workers_.clear();
+    }
+
+    bool runs_on_this_thread() const noexcept {
+        for (const auto& t : workers_) {
+            if (t.get_id() == std::this_thread::get_id()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+private:
+    void work() {
+        for (;;) {
+            QueuedCore* core = nullptr;
+            {
+                std::unique_lock lock(mutex_);
+                cv_.wait(lock, [&] { return stopping_ || !ready_.empty(); });
+                if (ready_.empty()) {
+                    return; // stopping and nothing left
+                }
+                core = ready_.front();
+                ready_.pop_front();
+            }
+            core->run_turn(true);
+            core->release();
+        }
+    }
+
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::deque<QueuedCore*> ready_;
+    bool stopping_ = false;
+    std::vector<std::thread> workers_;
+};
+
+inline void QueuedCore::schedule() {
+    if (options.executor.is_workers()) {
+        pool->submit(this);
+        return;
+    }
+    add_ref(); // released by the task
+    options.executor.submit([this] {
+        run_turn(false);
+        release();
+    });
+}
+
+} // namespace detail
+HERALD_NAMESPACE_END

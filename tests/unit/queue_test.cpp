@@ -1,0 +1,662 @@
+// Queued delivery (DESIGN §5): bounded queues, overflow policies, executors, lifetime.
+// Counts are exact: a manual executor or polling decides when handlers run, never a sleep.
+#include <herald/herald.hpp>
+
+#include "counting.hpp"
+#include "test_catch.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+/// A small thread pool standing in for a user's executor (asio, a job system...).
+class ThreadPool {
+public:
+    explicit ThreadPool(int threads) {
+        for (int i = 0; i < threads; ++i) {
+            threads_.emplace_back([this] { work(); });
+        }
+    }
+    ~ThreadPool() {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        cv_.notify_all();
+        for (auto& t : threads_) {
+            t.join();
+        }
+    }
+    void execute(std::function<void()> task) {
+        {
+            std::lock_guard lock(mutex_);
+            tasks_.push_back(std::move(task));
+        }
+        cv_.notify_one();
+    }
+
+private:
+    void work() {
+        for (;;) {
+            std::function<void()> task;
+            {
+                std::unique_lock lock(mutex_);
+                cv_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
+                if (tasks_.empty()) {
+                    return;
+                }
+                task = std::move(tasks_.front());
+                tasks_.pop_front();
+            }
+            task();
+        }
+    }
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::deque<std::function<void()>> tasks_;
+    bool stopping_ = false;
+    std::vector<std::thread> threads_;
+};
+
+herald::queued manual_queue(herald::ManualExecutor& executor, std::size_t capacity,
+                            herald::Overflow overflow) {
+    herald::queued q;
+    q.capacity = capacity;
+    q.overflow = overflow;
+    q.executor = executor.executor();
+    return q;
+}
+
+} // namespace
+
+TEST_CASE("queue: a capacity of 0 is rejected with a clear error", "[queue]") {
+    herald::Broker broker;
+    herald::queued zero;
+    zero.capacity = 0;
+    try {
+        auto s = broker.subscribe(
+            "x", [](const std::string&) {}, zero);
+        FAIL("capacity 0 accepted");
+    } catch (const herald::queue_options_error& e) {
+        CHECK(std::string(e.what()).find("capacity") != std::string::npos);
+    }
+    CHECK(broker.numsub("x") == 0);
+}
+
+TEST_CASE("queue: drop_newest refuses what does not fit, counted exactly", "[queue]") {
+    herald::Broker broker;
+    herald::ManualExecutor executor;
+    std::vector<std::string> got;
+    int episodes = 0;
+    auto options = manual_queue(executor, 3, herald::Overflow::drop_newest);
+    options.on_slow_consumer = [&](const herald::SlowConsumer& info) {
+        CHECK(info.capacity == 3);
+        CHECK(info.overflow == herald::Overflow::drop_newest);
+        CHECK(info.channel == "jobs");
+        ++episodes;
+    };
+    auto sub = broker.subscribe(
+        "jobs", [&](const std::string& s) { got.push_back(s); }, options);
+    std::size_t received = 0;
+    for (int i = 1; i <= 10; ++i) {
+        received += broker.publish("jobs", std::to_string(i));
+    }
+    CHECK(received == 3); // dropped messages are not counted as received
+    CHECK(sub.stats().queued == 3);
+    executor.run_all();
+    CHECK(got == std::vector<std::string>{"1", "2", "3"});
+    const auto st = sub.stats();
+    CHECK(st.delivered == 3);
+    CHECK(st.dropped == 7);
+    CHECK(st.drops.newest == 7);
+    CHECK(st.queued == 0);
+    CHECK(st.high_water == 3);
+    CHECK(st.delivered + st.dropped == 10);
+    CHECK(episodes == 1); // once per overflow episode, not once per dropped message
+}
+
+TEST_CASE("queue: drop_oldest keeps the newest messages", "[queue]") {
+    herald::Broker broker;
+    herald::ManualExecutor executor;
+    std::vector<std::string> got;
+    auto sub = broker.subscribe(
+        "jobs", [&](const std::string& s) { got.push_back(s); },
+        manual_queue(executor, 3, herald::Overflow::drop_oldest));
+    std::size_t received = 0;
+    for (int i = 1; i <= 10; ++i) {
+        received += broker.publish("jobs", std::to_string(i));
+    }
+    CHECK(received == 10); // each new message was accepted; older ones made room
+    executor.run_all();
+    CHECK(got == std::vector<std::string>{"8", "9", "10"});
+    const auto st = sub.stats();
+    CHECK(st.drops.oldest == 7);
+    CHECK(st.delivered + st.dropped == 10);
+}
+
+TEST_CASE("queue: conflate keeps only the latest message per channel, in publish order",
+          "[queue]") {
+    herald::Broker broker;
+    herald::ManualExecutor executor;
+    std::vector<std::string> got;
+    auto sub = broker.psubscribe(
+        "presence:*",
+        [&](const herald::Message<std::string>& m) {
+            got.push_back(std::string(m.channel) + "=" + m.payload);
+        },
+        manual_queue(executor, 100, herald::Overflow::conflate));
+    broker.publish("presence:ann", "online");
+    broker.publish("presence:bob", "online");
+    broker.publish("presence:ann", "away");
+    broker.publish("presence:cid", "online");
+    broker.publish("presence:ann", "offline");
+    executor.run_all();
+    CHECK(got == std::vector<std::string>{"presence:bob=online", "presence:cid=online",
+                                          "presence:ann=offline"});
+    const auto st = sub.stats();
+    CHECK(st.drops.conflated == 2);
+    CHECK(st.delivered == 3);
+    CHECK(st.delivered + st.dropped == 5);
+}
+
+TEST_CASE("queue: a full conflating queue drops its oldest channel for a new one", "[queue]") {
+    herald::Broker broker;
+    herald::ManualExecutor executor;
+    std::vector<std::string> got;
+    auto sub = broker.psubscribe(
+        "p:*",
+        [&](const herald::Message<std::string>& m) { got.push_back(std::string(m.channel)); },
+        manual_queue(executor, 2, herald::Overflow::conflate));
+    broker.publish("p:a", "1");
+    broker.publish("p:b", "1");
+    broker.publish("p:c", "1");
+    executor.run_all();
+    CHECK(got == std::vector<std::string>{"p:b", "p:c"});
+    CHECK(sub.stats().drops.oldest == 1);
+}
+
+TEST_CASE("queue: block waits for room and then drops after the timeout", "[queue][threads]") {
+    herald::Broker broker;
+    herald::queued options;
+    options.capacity = 2;
+    options.overflow = herald::Overflow::block;
+    options.block_timeout = 10s;
+    options.executor = herald::Executor::polled();
+    std::vector<std::string> got;
+    auto sub = broker.subscribe(
+        "b", [&](const std::string& s) { got.push_back(s); }, options);
+    CHECK(broker.publish("b", "1") == 1);
+    CHECK(broker.publish("b", "2") == 1);
+    std::atomic<std::size_t> third{99};
+    std::thread publisher([&] { third = broker.publish("b", "3"); }); // blocks: queue full
+    // Consume until the blocked publisher got its message in.
+    while (got.size() < 3) {
+        sub.wait_for(10ms);
+    }
+    publisher.join();
+    CHECK(third == 1);
+    CHECK(got == std::vector<std::string>{"1", "2", "3"});
+
+    // With a tiny timeout and nobody consuming, the message is dropped and counted.
+    herald::queued impatient = options;
+    impatient.block_timeout = 1ms;
+    impatient.capacity = 1;
+    auto slow = broker.subscribe(
+        "c", [](const std::string&) {}, impatient);
+    CHECK(broker.publish("c", "x") == 1);
+    CHECK(broker.publish("c", "y") == 0);
+    CHECK(slow.stats().drops.timed_out == 1);
+}
+
+TEST_CASE("queue: disconnect cancels the subscription, counts the queue and tells the hook",
+          "[queue]") {
+    herald::Broker broker;
+    herald::ManualExecutor executor;
+    std::vector<herald::ErrorKind> kinds;
+    std::uint64_t reported_id = 0;
+    broker.on_error([&](const herald::ErrorInfo& info) {
+        kinds.push_back(info.kind);
+        reported_id = info.subscription_id;
+    });
+    int handled = 0;
+    auto sub = broker.subscribe(
+        "feed", [&](const std::string&) { ++handled; },
+        manual_queue(executor, 2, herald::Overflow::disconnect));
+    CHECK(broker.publish("feed", "1") == 1);
+    CHECK(broker.publish("feed", "2") == 1);
+    CHECK(broker.publish("feed", "3") == 0);
+    CHECK_FALSE(sub.active());
+    CHECK(broker.numsub("feed") == 0);
+    CHECK(broker.publish("feed", "4") == 0);
+    executor.run_all();
+    CHECK(handled == 0);
+    REQUIRE(kinds == std::vector<herald::ErrorKind>{herald::ErrorKind::queue_disconnect});
+    CHECK(reported_id == sub.id());
+    const auto st = sub.stats();
+    CHECK(st.drops.disconnected == 3); // the overflowing message and the two queued
+    CHECK(st.delivered + st.dropped == 3);
+}
+
+TEST_CASE("queue: the slow-consumer callback fires once per overflow episode", "[queue]") {
+    herald::Broker broker;
+    herald::ManualExecutor executor;
+    int episodes = 0;
+    auto options = manual_queue(executor, 2, herald::Overflow::drop_newest);
+    options.on_slow_consumer = [&](const herald::SlowConsumer&) { ++episodes; };
+    auto sub = broker.subscribe(
+        "e", [](const std::string&) {}, options);
+    for (int i = 0; i < 5; ++i) {
+        broker.publish("e", "x");
+    }
+    CHECK(episodes == 1);
+    executor.run_all(); // the consumer caught up: the episode is over
+    for (int i = 0; i < 5; ++i) {
+        broker.publish("e", "x");
+    }
+    CHECK(episodes == 2);
+    executor.run_all();
+    CHECK(sub.stats().drops.newest == 6);
+}
+
+TEST_CASE("queue: other subscribers are unaffected by a slow one", "[queue]") {
+    herald::Broker broker;
+    herald::ManualExecutor executor;
+    int fast = 0;
+    auto slow = broker.subscribe(
+        "s", [](const std::string&) {}, manual_queue(executor, 1, herald::Overflow::drop_newest));
+    auto quick = broker.subscribe("s", [&](const std::string&) { ++fast; });
+    for (int i = 0; i < 100; ++i) {
+        broker.publish("s", "x");
+    }
+    CHECK(fast == 100);
+    CHECK(slow.stats().drops.newest == 99);
+}
+
+TEST_CASE("queue: on the worker pool a handler sees each publisher's order and never runs "
+          "concurrently with itself",
+          "[queue][threads]") {
+    herald::BrokerOptions options;
+    options.workers = 2;
+    herald::Broker<std::pair<int, int>> broker(options);
+    constexpr int publishers = 2;
+    constexpr int per_publisher = 20000;
+    std::atomic<int> in_flight{0};
+    std::atomic<bool> overlapped{false};
+    std::vector<int> last(publishers, -1);
+    bool in_order = true;
+    std::atomic<int> received{0};
+    herald::queued q;
+    q.capacity = 1 << 16;
+    auto sub = broker.subscribe(
+        "ordered",
+        [&](const std::pair<int, int>& m) {
+            if (in_flight.fetch_add(1) != 0) {
+                overlapped = true;
+            }
+            auto& l = last[static_cast<std::size_t>(m.first)];
+            if (m.second != l + 1) {
+                in_order = false;
+            }
+            l = m.second;
+            in_flight.fetch_sub(1);
+            received.fetch_add(1);
+        },
+        q);
+    std::vector<std::thread> threads;
+    for (int p = 0; p < publishers; ++p) {
+        threads.emplace_back([&, p] {
+            for (int i = 0; i < per_publisher; ++i) {
+                broker.publish("ordered", std::pair<int, int>{p, i});
+            }
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    broker.shutdown(herald::ShutdownMode::drain);
+    CHECK(received == publishers * per_publisher);
+    CHECK(in_order);
+    CHECK_FALSE(overlapped);
+    const auto st = sub.stats();
+    CHECK(st.delivered == static_cast<std::uint64_t>(publishers * per_publisher));
+    CHECK(st.dropped == 0);
+}
+
+TEST_CASE("queue: a user executor runs the handler in order and never concurrently",
+          "[queue][threads]") {
+    ThreadPool pool(3);
+    herald::Broker<int> broker;
+    std::atomic<int> in_flight{0};
+    std::atomic<bool> overlapped{false};
+    int last = -1;
+    bool in_order = true;
+    std::atomic<int> received{0};
+    herald::queued q;
+    q.capacity = 100000;
+    q.executor = herald::Executor::of(pool);
+    auto sub = broker.subscribe(
+        "n",
+        [&](const int& v) {
+            if (in_flight.fetch_add(1) != 0) {
+                overlapped = true;
+            }
+            if (v != last + 1) {
+                in_order = false;
+            }
+            last = v;
+            in_flight.fetch_sub(1);
+            received.fetch_add(1);
+        },
+        q);
+    for (int i = 0; i < 50000; ++i) {
+        broker.publish("n", i);
+    }
+    while (received.load() < 50000) {
+        std::this_thread::yield();
+    }
+    CHECK(in_order);
+    CHECK_FALSE(overlapped);
+}
+
+TEST_CASE("queue: a polled subscription runs on the caller's thread through poll, drain and "
+          "wait_for",
+          "[queue]") {
+    herald::Broker broker;
+    herald::queued q;
+    q.executor = herald::Executor::polled();
+    std::vector<std::string> got;
+    const auto me = std::this_thread::get_id();
+    auto sub = broker.subscribe(
+        "p",
+        [&](const std::string& s) {
+            CHECK(std::this_thread::get_id() == me);
+            got.push_back(s);
+        },
+        q);
+    for (int i = 0; i < 5; ++i) {
+        broker.publish("p", std::to_string(i));
+    }
+    CHECK(got.empty());
+    CHECK(sub.drain(2) == 2);
+    CHECK(got == std::vector<std::string>{"0", "1"});
+    CHECK(sub.poll() == 3);
+    CHECK(sub.poll() == 0);
+    CHECK(sub.wait_for(1ms) == 0); // nothing came
+    std::thread later([&] { broker.publish("p", "late"); });
+    while (sub.wait_for(10ms) == 0) {
+    }
+    later.join();
+    CHECK(got.back() == "late");
+}
+
+TEST_CASE("queue: a mailbox is consumed with try_receive, receive_for and a listen loop",
+          "[queue][mailbox]") {
+    herald::Broker broker;
+    herald::queued q;
+    q.capacity = 16;
+    auto inbox = broker.subscribe("system_notifications", q);
+    auto alerts = broker.psubscribe("alerts:*", q);
+    CHECK_FALSE(inbox.try_receive().has_value());
+    CHECK_FALSE(inbox.receive_for(1ms).has_value());
+    CHECK(broker.publish("system_notifications", "disk 90%") == 1);
+    CHECK(broker.publish("alerts:cpu", "85%") == 1);
+    auto m = inbox.try_receive();
+    REQUIRE(m.has_value());
+    CHECK(m->kind == herald::MessageKind::message);
+    CHECK(m->channel == "system_notifications");
+    CHECK(m->payload == "disk 90%");
+    CHECK(m->sequence == 1);
+    auto a = alerts.receive();
+    REQUIRE(a.has_value());
+    CHECK(a->kind == herald::MessageKind::pmessage);
+    CHECK(a->pattern == "alerts:*");
+    CHECK(a->channel == "alerts:cpu");
+
+    std::vector<std::string> heard;
+    std::thread listener([&] {
+        for (auto& msg : inbox.listen()) {
+            heard.push_back(msg.payload);
+        }
+    });
+    broker.publish("system_notifications", "one");
+    broker.publish("system_notifications", "two");
+    while (inbox.stats().delivered < 3) {
+        std::this_thread::yield();
+    }
+    broker.shutdown(); // ends the subscription: the listen loop returns
+    listener.join();
+    CHECK(heard == std::vector<std::string>{"one", "two"});
+    CHECK(inbox.stats().delivered == 3);
+}
+
+TEST_CASE("queue: one payload allocation is shared by every queue of a publish", "[queue]") {
+    herald::Broker<herald_test::CopyCounter> broker;
+    herald::ManualExecutor executor;
+    const herald::Topic<herald_test::CopyCounter> topic{"shared"};
+    std::vector<const herald_test::CopyCounter*> seen;
+    std::vector<herald::Subscription> subs;
+    for (int i = 0; i < 10; ++i) {
+        subs.push_back(broker.subscribe(
+            topic, [&](const herald_test::CopyCounter& c) { seen.push_back(&c); },
+            manual_queue(executor, 8, herald::Overflow::drop_newest)));
+    }
+    herald_test::CopyCounter::reset();
+    CHECK(broker.publish(topic, herald_test::CopyCounter{"payload"}) == 10);
+    CHECK(herald_test::CopyCounter::copies == 0); // an rvalue is moved once into the node
+    CHECK(herald_test::CopyCounter::moves == 1);
+    const herald_test::CopyCounter lvalue{"lvalue"};
+    herald_test::CopyCounter::reset();
+    CHECK(broker.publish(topic, lvalue) == 10);
+    CHECK(herald_test::CopyCounter::copies == 1); // copied once, not once per queue
+    executor.run_all();
+    // Each subscription's task drains both messages: seen = A, B, A, B, ...
+    REQUIRE(seen.size() == 20);
+    for (std::size_t i = 2; i < 20; ++i) {
+        CHECK(seen[i] == seen[i % 2]); // one object per publish, shared by all ten queues
+    }
+    CHECK(seen[0] != seen[1]);
+}
+
+TEST_CASE("queue: unsubscribing discards what is queued and counts it", "[queue]") {
+    herald::Broker broker;
+    herald::ManualExecutor executor;
+    int handled = 0;
+    auto sub = broker.subscribe(
+        "d", [&](const std::string&) { ++handled; },
+        manual_queue(executor, 10, herald::Overflow::drop_newest));
+    for (int i = 0; i < 4; ++i) {
+        broker.publish("d", "x");
+    }
+    const auto final_stats = sub.unsubscribe();
+    executor.run_all();
+    CHECK(handled == 0);
+    CHECK(final_stats.drops.discarded == 4);
+    CHECK(final_stats.delivered + final_stats.dropped == 4);
+}
+
+TEST_CASE("queue: destroying the handle while a worker runs the handler waits for it",
+          "[queue][threads]") {
+    herald::Broker broker;
+    std::mutex m;
+    std::condition_variable cv;
+    bool entered = false, release = false;
+    std::atomic<bool> finished{false};
+    auto sub = std::make_optional(broker.subscribe(
+        "slow",
+        [&](const std::string&) {
+            {
+                std::unique_lock lock(m);
+                entered = true;
+                cv.notify_all();
+                cv.wait(lock, [&] { return release; });
+            }
+            finished = true;
+        },
+        herald::queued{}));
+    broker.publish("slow", "x");
+    {
+        std::unique_lock lock(m);
+        cv.wait(lock, [&] { return entered; });
+    }
+    std::atomic<bool> finished_when_returned{false};
+    std::atomic<bool> returned{false};
+    std::thread destroyer([&] {
+        sub.reset();
+        finished_when_returned = finished.load();
+        returned = true;
+    });
+    std::this_thread::sleep_for(50ms); // give a broken implementation the chance to return
+    CHECK_FALSE(returned.load());
+    {
+        std::lock_guard lock(m);
+        release = true;
+    }
+    cv.notify_all();
+    destroyer.join();
+    CHECK(finished_when_returned.load());
+}
+
+TEST_CASE("queue: a queued handler may unsubscribe itself", "[queue]") {
+    herald::Broker broker;
+    herald::ManualExecutor executor;
+    int calls = 0;
+    herald::Subscription self;
+    self = broker.subscribe(
+        "once",
+        [&](const std::string&) {
+            ++calls;
+            self.unsubscribe();
+        },
+        manual_queue(executor, 10, herald::Overflow::drop_newest));
+    broker.publish("once", "a");
+    broker.publish("once", "b");
+    executor.run_all();
+    CHECK(calls == 1);
+    CHECK(self.stats().drops.discarded == 1);
+}
+
+TEST_CASE("queue: shutdown drains or discards what is queued, and counts it", "[queue]") {
+    SECTION("drain delivers everything before returning") {
+        herald::ManualExecutor executor;
+        int handled = 0;
+        herald::Subscription sub;
+        {
+            herald::Broker broker;
+            sub = broker.subscribe(
+                "s", [&](const std::string&) { ++handled; },
+                manual_queue(executor, 10, herald::Overflow::drop_newest));
+            for (int i = 0; i < 5; ++i) {
+                broker.publish("s", "x");
+            }
+            broker.shutdown(herald::ShutdownMode::drain);
+            CHECK(handled == 5);
+        }
+        executor.run_all(); // the stale task finds nothing to do
+        CHECK(handled == 5);
+        CHECK(sub.stats().delivered == 5); // the broker is gone: the core keeps its counters
+    }
+    SECTION("discard drops everything and counts it") {
+        herald::ManualExecutor executor;
+        int handled = 0;
+        herald::Broker broker;
+        auto sub = broker.subscribe(
+            "s", [&](const std::string&) { ++handled; },
+            manual_queue(executor, 10, herald::Overflow::drop_newest));
+        for (int i = 0; i < 5; ++i) {
+            broker.publish("s", "x");
+        }
+        broker.shutdown(herald::ShutdownMode::discard);
+        executor.run_all();
+        CHECK(handled == 0);
+        CHECK(sub.stats().drops.discarded == 5);
+    }
+    SECTION("the worker pool is joined after draining") {
+        std::atomic<int> handled{0};
+        herald::Broker broker;
+        auto sub = broker.subscribe(
+            "s", [&](const std::string&) { ++handled; }, herald::queued{});
+        for (int i = 0; i < 1000; ++i) {
+            broker.publish("s", "x");
+        }
+        broker.shutdown();
+        CHECK(handled == 1000);
+    }
+}
+
+TEST_CASE("queue: a queued envelope carries kind, pattern, channel, sequence and time", "[queue]") {
+    herald::Broker broker;
+    herald::ManualExecutor executor;
+    std::vector<std::string> got;
+    auto sub = broker.psubscribe(
+        "alerts:*",
+        [&](const herald::Message<std::string>& m) {
+            CHECK(m.kind == herald::MessageKind::pmessage);
+            CHECK(m.pattern == "alerts:*");
+            CHECK(m.published_at.time_since_epoch().count() != 0);
+            got.push_back(std::string(m.channel) + "#" + std::to_string(m.sequence));
+        },
+        manual_queue(executor, 10, herald::Overflow::drop_newest));
+    broker.publish("alerts:cpu", "1");
+    broker.publish("alerts:disk", "2");
+    executor.run_all();
+    CHECK(got == std::vector<std::string>{"alerts:cpu#1", "alerts:disk#2"});
+}
+
+TEST_CASE("queue: a single_threaded broker takes polled queues and rejects worker threads",
+          "[queue]") {
+    herald::Broker<std::string, herald::single_threaded> broker;
+    CHECK_THROWS_AS(broker.subscribe(
+                        "x", [](const std::string&) {}, herald::queued{}),
+                    herald::queue_options_error);
+    herald::queued q;
+    q.executor = herald::Executor::polled();
+    int calls = 0;
+    herald::Subscription self;
+    self = broker.subscribe(
+        "x",
+        [&](const std::string&) {
+            ++calls;
+            self.unsubscribe(); // safe: reclamation waits for the handler
+        },
+        q);
+    broker.publish("x", "1");
+    broker.publish("x", "2");
+    CHECK(self.poll() == 1);
+    CHECK(calls == 1);
+}
+
+TEST_CASE("queue: a handler that throws on a worker is isolated and counted", "[queue]") {
+    herald::Broker broker;
+    herald::ManualExecutor executor;
+    std::vector<std::string> errors;
+    broker.on_error([&](const herald::ErrorInfo& info) { errors.emplace_back(info.channel); });
+    int ok = 0;
+    auto sub = broker.subscribe(
+        "t",
+        [&](const std::string& s) {
+            if (s == "bad") {
+                throw std::runtime_error("bad");
+            }
+            ++ok;
+        },
+        manual_queue(executor, 10, herald::Overflow::drop_newest));
+    broker.publish("t", "good");
+    broker.publish("t", "bad");
+    broker.publish("t", "good");
+    executor.run_all();
+    CHECK(ok == 2); // the message after the failure is still delivered
+    CHECK(errors == std::vector<std::string>{"t"});
+    const auto st = sub.stats();
+    CHECK(st.errors == 1);
+    CHECK(st.delivered == 2);
+}
