@@ -12,7 +12,9 @@
 
 HERALD_NAMESPACE_BEGIN
 
-/// Base of every exception herald throws itself.
+/// Base of the exceptions herald throws for failures at run time. Invalid arguments
+/// (`pattern_error`, `queue_options_error`) derive from `std::invalid_argument` instead, as the
+/// standard library's do.
 class error : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
