@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds herald and passes every test on a fresh Debian/Ubuntu machine, installing what is
+# missing: the suite in a debug build (unit, regressions, stress, examples, conformance against
+# real redis-server / nats-server / libmosquitto, package consumers, compile-fail and header
+# checks), again under AddressSanitizer + UndefinedBehaviorSanitizer, the unit and stress
+# tests under ThreadSanitizer, and bounded libFuzzer runs built with clang.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh cmake g++ make pkg-config catch2 libfmt-dev \
+    redis-server nats-server libmosquitto-dev clang libclang-rt-14-dev ccache
+if command -v ccache >/dev/null; then
+    export CMAKE_CXX_COMPILER_LAUNCHER=ccache
+fi
+started=$(date +%s)
+for preset in dev asan-ubsan tsan fuzz; do
+    echo "== herald: ${preset} =="
+    cmake --workflow --preset "$preset"
+done
+echo "== herald: every configuration passed in $(( $(date +%s) - started )) s =="
