@@ -2,10 +2,10 @@
 #include <fmt/core.h>
 #include <herald/herald.hpp>
 
-struct DriverStatus {
-    std::string driver_id;
-    bool available;
-};
+// Kept on one line, as the README shows it.
+// clang-format off
+struct DriverStatus { std::string driver_id; bool available; };
+// clang-format on
 inline const herald::Topic<DriverStatus> driver_status_changed{"driver-status-changed"};
 
 int main() {

@@ -1180,6 +1180,7 @@ public:
 
     /// Subscribes `handler` to a typed topic. Throws `type_mismatch_error` if the channel is
     /// in use with another payload type. Otherwise as the string-channel overload.
+    /// **Thread-safety:** as the string-channel overload. **Lifetime:** likewise.
     template <class T, class H>
     requires Handler<H, T>
     [[nodiscard]] Subscription subscribe(const Topic<T>& topic, H&& handler) {
@@ -1200,6 +1201,7 @@ public:
     }
 
     /// As above for publishes of payload type `T` (`broker.psubscribe<DriverStatus>(...)`).
+    /// **Thread-safety:** as `subscribe`.
     template <class T, class H>
     requires Handler<H, T>
     [[nodiscard]] Subscription psubscribe(Pattern pattern, H&& handler) {
@@ -1226,6 +1228,7 @@ public:
     }
 
     /// Queued subscription to a typed topic (see the string-channel overload).
+    /// **Thread-safety:** as `subscribe`. **Lifetime:** as the string-channel overload.
     template <class T, class H>
     requires Handler<H, T>
     [[nodiscard]] Subscription subscribe(const Topic<T>& topic, H&& handler, queued options) {
@@ -1234,6 +1237,7 @@ public:
     }
 
     /// Queued pattern subscription (see `psubscribe` and the queued `subscribe`).
+    /// **Thread-safety:** as `subscribe`. **Lifetime:** as the queued `subscribe`.
     template <class H>
     requires Handler<H, Payload>
     [[nodiscard]] Subscription psubscribe(Pattern pattern, H&& handler, queued options) {
@@ -1242,6 +1246,7 @@ public:
     }
 
     /// Queued pattern subscription for payload type `T`.
+    /// **Thread-safety:** as `subscribe`. **Lifetime:** as the queued `subscribe`.
     template <class T, class H>
     requires Handler<H, T>
     [[nodiscard]] Subscription psubscribe(Pattern pattern, H&& handler, queued options) {
@@ -1258,17 +1263,20 @@ public:
     }
 
     /// A mailbox on a typed topic.
+    /// **Thread-safety:** as `subscribe`.
     template <class T>
     [[nodiscard]] Mailbox<T> subscribe(const Topic<T>& topic, queued options) {
         return impl_->template mailbox<T>(topic.name(), std::move(options));
     }
 
     /// A mailbox on a pattern (payload type `Payload`).
+    /// **Thread-safety:** as `subscribe`.
     [[nodiscard]] Mailbox<Payload> psubscribe(Pattern pattern, queued options) {
         return impl_->template pmailbox<Payload>(std::move(pattern), std::move(options));
     }
 
     /// A mailbox on a pattern for payload type `T`.
+    /// **Thread-safety:** as `subscribe`.
     template <class T>
     [[nodiscard]] Mailbox<T> psubscribe(Pattern pattern, queued options) {
         return impl_->template pmailbox<T>(std::move(pattern), std::move(options));
@@ -1289,11 +1297,13 @@ public:
 
     /// Publishes an rvalue: moved (never copied) into the queue node when a queued
     /// subscription needs one; otherwise as above.
+    /// **Thread-safety:** as above.
     std::size_t publish(std::string_view channel, Payload&& payload) {
         return impl_->template publish<Payload>(channel, nullptr, payload, &payload);
     }
 
     /// Publishes a value convertible to `Payload` (e.g. a string literal), constructed once.
+    /// **Thread-safety:** as above.
     template <class U>
     requires(!std::same_as<std::remove_cvref_t<U>, Payload> &&
              std::constructible_from<Payload, U>) std::size_t
@@ -1310,12 +1320,14 @@ public:
     }
 
     /// Publishes an rvalue on a typed topic (moved, never copied, into queues).
+    /// **Thread-safety:** as the string-channel `publish`.
     template <class T>
     std::size_t publish(const Topic<T>& topic, T&& payload) {
         return impl_->template publish<T>(topic.name(), nullptr, payload, &payload);
     }
 
     /// As above, for braced initialisers and other string-like values on string topics.
+    /// **Thread-safety:** as the string-channel `publish`.
     template <class T, class U>
     requires(PublishableTo<U, T> && !std::same_as<std::remove_cvref_t<U>, T>) std::size_t
         publish(const Topic<T>& topic, U&& value) {
@@ -1347,16 +1359,21 @@ public:
     }
 
     /// Number of exact subscribers of `channel`, like `PUBSUB NUMSUB`.
+    /// **Thread-safety:** any thread, also from handlers; takes the writer lock briefly.
     std::size_t numsub(std::string_view channel) const { return impl_->numsub(channel); }
 
     /// Number of distinct patterns with at least one subscriber, like `PUBSUB NUMPAT`.
+    /// **Thread-safety:** any thread, also from handlers; takes the writer lock briefly.
     std::size_t numpat() const { return impl_->numpat(); }
 
     /// Broker-wide counters.
+    /// **Thread-safety:** any thread, also from handlers; takes the writer lock briefly and
+    /// walks the channels once (O(channels)).
     BrokerStats stats() const { return impl_->stats(); }
 
     /// Total pattern evaluations (full matcher calls) so far: how much matching publishes
     /// cost, independent of timing. Used by tests and benchmarks.
+    /// **Thread-safety:** any thread.
     std::uint64_t pattern_evaluations() const { return impl_->pattern_evaluations(); }
 
     // ---- errors and shutdown --------------------------------------------------------------
@@ -1379,6 +1396,7 @@ public:
     void shutdown(ShutdownMode mode = ShutdownMode::drain) noexcept { impl_->shutdown(mode); }
 
     /// The options the broker was built with.
+    /// **Thread-safety:** any thread (they never change).
     const BrokerOptions& options() const noexcept { return impl_->options(); }
 
 private:
