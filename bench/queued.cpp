@@ -1,12 +1,12 @@
 // herald_bench_queued: W4, queued cross-thread delivery. Peers: ZeroMQ inproc PUB/SUB,
-// moodycamel::BlockingConcurrentQueue (the hand-off ceiling: one queue per subscriber) and a
+// moodycamel::ConcurrentQueue (the hand-off ceiling: one queue per subscriber, polled) and a
 // hand-written mutex + deque + condition-variable queue (the floor). herald's side is in
 // herald_queued.cpp. Every queue is bounded to the same capacity and lossless: a full queue
 // makes the publisher wait, never drops.
 
 #include "queued_driver.hpp"
 
-#include <concurrentqueue/blockingconcurrentqueue.h>
+#include <concurrentqueue/concurrentqueue.h>
 #include <zmq.h>
 
 #include <condition_variable>
@@ -110,14 +110,14 @@ private:
 // ---- moodycamel -----------------------------------------------------------------------------
 
 class Moodycamel {
-    using Queue = moodycamel::BlockingConcurrentQueue<Payload64>;
+    using Queue = moodycamel::ConcurrentQueue<Payload64>;
 
 public:
-    Moodycamel(int publishers, int subscribers, std::size_t cap, Receivers& receivers) {
+    Moodycamel(int publishers, int subscribers, std::size_t cap, Receivers& receivers)
+        : capacity_(cap) {
         for (int s = 0; s < subscribers; ++s) {
-            // Room for `cap` items per producer, preallocated: try_enqueue never allocates.
-            queues_.push_back(
-                std::make_unique<Queue>(cap * static_cast<std::size_t>(publishers), publishers, 0));
+            queues_.push_back(std::make_unique<Queue>(cap * static_cast<std::size_t>(publishers),
+                                                      static_cast<std::size_t>(publishers), 0));
         }
         tokens_.resize(static_cast<std::size_t>(publishers));
         for (int p = 0; p < publishers; ++p) {
@@ -129,20 +129,26 @@ public:
         for (auto& q : queues_) {
             consumer_tokens_.push_back(std::make_unique<moodycamel::ConsumerToken>(*q));
         }
+        // The ceiling: the receiver polls (yielding when empty) instead of sleeping.
         threads_ = start_receivers(subscribers, receivers, [this](int s) {
             Payload64 m;
             const auto i = static_cast<std::size_t>(s);
-            queues_[i]->wait_dequeue(*consumer_tokens_[i], m);
+            while (!queues_[i]->try_dequeue(*consumer_tokens_[i], m)) {
+                std::this_thread::yield();
+            }
             return m;
         });
     }
     void send(int p, const Payload64& m) {
         auto& tokens = tokens_[static_cast<std::size_t>(p)];
         for (std::size_t s = 0; s < queues_.size(); ++s) {
-            // Bounded: a full queue makes the publisher wait (yielding), as the others do.
-            while (!queues_[s]->try_enqueue(*tokens[s], m)) {
+            // Bounded like the others: wait (yielding) while the subscriber's queue is full.
+            // try_enqueue alone cannot bound it fairly: with two producers one can take every
+            // preallocated block and starve the other forever.
+            while (queues_[s]->size_approx() >= capacity_) {
                 std::this_thread::yield();
             }
+            queues_[s]->enqueue(*tokens[s], m);
         }
     }
     void stop() {
@@ -152,6 +158,7 @@ public:
     }
 
 private:
+    std::size_t capacity_;
     std::vector<std::unique_ptr<Queue>> queues_;
     std::vector<std::vector<std::unique_ptr<moodycamel::ProducerToken>>> tokens_;
     std::vector<std::unique_ptr<moodycamel::ConsumerToken>> consumer_tokens_;

@@ -15,8 +15,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <thread>
+#include <typeinfo>
 #include <vector>
 
 namespace bench {
@@ -62,18 +66,23 @@ public:
         }
         if (++slot.received == slot.expected) {
             slot.finished_ns = now;
-            if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-                pending_.notify_all();
-            }
+            pending_.fetch_sub(1, std::memory_order_acq_rel);
             return true;
         }
         return slot.received >= slot.expected;
     }
 
-    void wait_all() noexcept {
+    /// Waits until every subscriber has everything. A run that cannot finish (a lost message,
+    /// a livelocked queue) ends the process with a message instead of hanging the suite.
+    void wait_all(const char* what) noexcept {
+        const std::int64_t give_up = now_ns() + std::int64_t{120} * 1000000000;
         for (int p = pending_.load(std::memory_order_acquire); p != 0;
              p = pending_.load(std::memory_order_acquire)) {
-            pending_.wait(p, std::memory_order_acquire);
+            if (now_ns() > give_up) {
+                std::fprintf(stderr, "W4: %s did not deliver every message within 120 s\n", what);
+                std::_Exit(3);
+            }
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
         }
     }
 
@@ -165,7 +174,7 @@ RunResult run_queued(int publishers, int subscribers, std::size_t capacity,
     for (std::thread& t : others) {
         t.join();
     }
-    receivers.wait_all();
+    receivers.wait_all(typeid(Impl).name());
     impl.stop();
 
     RunResult r;
