@@ -86,6 +86,11 @@ def fmt_rate(r):
     return f"{r / 1e6:.2f} M/s" if r >= 1e6 else f"{r / 1e3:.0f} k/s"
 
 
+def fmt_ratio(r):
+    """2.31x, 0.45x, or 1/1160x for very small ratios."""
+    return f"{r:.2f}x" if r >= 0.1 else f"1/{1 / r:,.0f}x"
+
+
 def cell(stat, fmt):
     return f"{fmt(stat.median)} ±{stat.spread * 100:.0f}%"
 
@@ -139,7 +144,7 @@ def workload_tables(runs, workload, metric="ns", fmt=fmt_ns, per_delivery=False,
                 for p in params:
                     a = runs.get((workload, p, h), {}).get(metric)
                     b = runs.get((workload, p, peer), {}).get(metric)
-                    row.append(f"{a.median / b.median:.2f}x" if a and b and b.median else "—")
+                    row.append(fmt_ratio(a.median / b.median) if a and b and b.median else "—")
                 rows.append(row)
         note = "higher is better" if higher_is_better else "lower is better for herald"
         text += [f"Ratio herald / peer ({note}):", "",
@@ -261,7 +266,7 @@ def headline(inline, queued, memory):
         for name, v in peers:
             if v is not None:
                 ratio = (h / v)
-                parts.append(f"{name} {fmt(v)} ({ratio:.2f}x)")
+                parts.append(f"{name} {fmt(v)} ({fmt_ratio(ratio)})")
         rows.append([label, fmt(h), "; ".join(parts)])
 
     for n in (1, 10, 100):
