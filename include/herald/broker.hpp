@@ -117,6 +117,9 @@ std::any payload_as_any(const void* payload) {
     }
 }
 
+template <class T>
+inline constexpr PayloadOps payload_ops{&type_key<T>, &make_queue_node<T>, &payload_as_any<T>};
+
 /// A subscription whose handler runs on the publishing thread.
 template <class T, class H>
 struct InlineSubscription final : SubscriptionCore {
@@ -185,9 +188,8 @@ struct QueuedSubscription final : QueuedCore {
                 d.pattern = self.pattern_text;
                 d.channel = item.node->channel;
                 d.payload = &payload;
-                d.type = &type_key<T>;
+                d.ops = &payload_ops<T>;
                 d.broker = owner.get();
-                d.payload_as_any = &payload_as_any<T>;
                 owner->handler_failed(self, d); // rethrow_after acts as isolate off-thread
             } else {
                 self.errors.fetch_add(1, std::memory_order_relaxed);
@@ -406,9 +408,9 @@ public:
         }
         report(ErrorInfo{ErrorKind::handler_exception, d.channel, d.pattern, core.id, error});
         if (!options_.dead_letter_channel.empty() && d.channel != options_.dead_letter_channel &&
-            d.payload_as_any != nullptr) {
+            d.ops != nullptr) {
             DeadLetter letter{std::string(d.channel), std::string(d.pattern), core.id, error,
-                              d.payload_as_any(d.payload)};
+                              d.ops->as_any(d.payload)};
             try {
                 publish<DeadLetter>(options_.dead_letter_channel, nullptr, letter, &letter);
             } catch (...) {
@@ -681,10 +683,8 @@ private:
         Delivery d;
         d.channel = name;
         d.payload = &payload;
-        d.type = &type_key<T>;
+        d.ops = &payload_ops<T>;
         d.broker = this;
-        d.payload_as_any = &payload_as_any<T>;
-        d.make_node = &make_queue_node<T>;
         d.movable_payload = movable;
         struct ReleaseNode {
             Delivery& d;
@@ -702,7 +702,7 @@ private:
             if (!(*channel->type == type_key<T>)) [[unlikely]] {
                 throw type_mismatch_error(name, channel->type->name, type_key<T>.name);
             }
-            receivers += dispatch_list(record, channel, channel->list, d);
+            receivers += dispatch_list<false>(record, channel, channel->list, d);
         }
         if (pattern_count_.load(std::memory_order_relaxed) != 0) {
             receivers += dispatch_patterns(record, name, d);
@@ -735,7 +735,7 @@ private:
         for (std::size_t i = first; i < last; ++i) {
             PatternEntry* entry = matched[i];
             d.pattern = entry->pattern.text();
-            receivers += dispatch_list(record, entry, entry->list, d);
+            receivers += dispatch_list<true>(record, entry, entry->list, d);
         }
         return receivers;
     }
@@ -747,8 +747,12 @@ private:
         return buffer;
     }
 
-    std::size_t dispatch_list(ThreadRecord* record, const void* owner,
-                              std::atomic<SubscriberList*>& head, Delivery& d) {
+    /// Delivers to one subscriber list. `Pattern`: the list belongs to a pattern entry, whose
+    /// subscriptions may take another payload type than the publish (checked per member).
+    template <bool Pattern>
+    HERALD_ALWAYS_INLINE std::size_t dispatch_list(ThreadRecord* record, const void* owner,
+                                                   std::atomic<SubscriberList*>& head,
+                                                   Delivery& d) {
         std::conditional_t<concurrent, std::optional<DispatchSlot>, char> slot{};
         if constexpr (concurrent) {
             slot.emplace(*record, owner);
@@ -757,22 +761,15 @@ private:
             (void)owner;
         }
         SubscriberList* list = head.load(std::memory_order_acquire);
-        std::uint64_t position = 0;
-        for (;;) {
+        if (list == nullptr) {
+            return 0;
+        }
+        std::uint64_t position = bump(list->counter);
+        if ((position & SubscriberList::closed_bit) != 0) [[unlikely]] {
+            list = next_open_list(head, list, position);
             if (list == nullptr) {
                 return 0;
             }
-            position = bump(list->counter);
-            if ((position & SubscriberList::closed_bit) == 0) [[likely]] {
-                break;
-            }
-            // A writer closed this list and is about to publish its successor.
-            SubscriberList* next = head.load(std::memory_order_acquire);
-            while (next == list) {
-                std::this_thread::yield();
-                next = head.load(std::memory_order_acquire);
-            }
-            list = next;
         }
         d.sequence = position + 1;
         if (list->wants_envelope) {
@@ -787,14 +784,38 @@ private:
                 s->skipped.fetch_add(1, std::memory_order_relaxed);
                 continue;
             }
-            if (s->pattern_subscription && !(*s->type == *d.type)) [[unlikely]] {
-                s->skipped.fetch_add(1, std::memory_order_relaxed);
-                type_mismatches_.fetch_add(1, std::memory_order_relaxed);
-                continue;
+            if constexpr (Pattern) {
+                if (!(*s->type == *d.ops->type)) [[unlikely]] {
+                    s->skipped.fetch_add(1, std::memory_order_relaxed);
+                    type_mismatches_.fetch_add(1, std::memory_order_relaxed);
+                    continue;
+                }
             }
             receivers += s->deliver(*s, d) ? 1U : 0U;
         }
         return receivers;
+    }
+
+    /// A writer closed `list` and is about to publish its successor: wait for it and count
+    /// this publish there instead.
+    [[gnu::noinline]] static SubscriberList* next_open_list(std::atomic<SubscriberList*>& head,
+                                                            SubscriberList* list,
+                                                            std::uint64_t& position) {
+        for (;;) {
+            SubscriberList* next = head.load(std::memory_order_acquire);
+            while (next == list) {
+                std::this_thread::yield();
+                next = head.load(std::memory_order_acquire);
+            }
+            if (next == nullptr) {
+                return nullptr;
+            }
+            position = bump(next->counter);
+            if ((position & SubscriberList::closed_bit) == 0) {
+                return next;
+            }
+            list = next;
+        }
     }
 
     static std::uint64_t bump(std::atomic<std::uint64_t>& counter) noexcept {

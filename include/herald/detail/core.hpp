@@ -23,6 +23,23 @@ namespace detail {
 class BrokerImplBase;
 struct SubscriptionCore;
 struct QueueNode;
+struct Delivery;
+
+#if defined(__GNUC__) || defined(__clang__)
+#define HERALD_ALWAYS_INLINE [[gnu::always_inline]] inline
+#elif defined(_MSC_VER)
+#define HERALD_ALWAYS_INLINE __forceinline
+#else
+#define HERALD_ALWAYS_INLINE inline
+#endif
+
+/// What is known about a payload type at the publish site, used off the hot path: its
+/// identity, how to build a queue node from it, how to copy it for a dead letter.
+struct PayloadOps {
+    const TypeKey* type;
+    QueueNode* (*make_node)(Delivery&);
+    std::any (*as_any)(const void*);
+};
 
 /// Everything a subscription needs to receive one message. Built once per publish on the
 /// publisher's stack; nothing in it is copied per subscriber.
@@ -31,17 +48,15 @@ struct Delivery {
     std::string_view pattern;
     std::string_view channel;
     const void* payload = nullptr;
-    const TypeKey* type = nullptr;
+    const PayloadOps* ops = nullptr;
     std::uint64_t sequence = 0;
     std::chrono::system_clock::time_point published_at{};
     bool has_time = false;
     BrokerImplBase* broker = nullptr;
-    std::exception_ptr first_error;                    // for ExceptionPolicy::rethrow_after
-    std::any (*payload_as_any)(const void*) = nullptr; // for dead letters (copyable payloads)
-    // Queued delivery: the publish's shared node, built on first need by `make_node`, which
-    // moves from `movable_payload` when the publisher passed an rvalue.
+    std::exception_ptr first_error; // for ExceptionPolicy::rethrow_after
+    // Queued delivery: the publish's shared node, built on first need by `ops->make_node`,
+    // which moves from `movable_payload` when the publisher passed an rvalue.
     QueueNode* node = nullptr;
-    QueueNode* (*make_node)(Delivery&) = nullptr;
     void* movable_payload = nullptr;
 
     void stamp_time() noexcept {

@@ -43,6 +43,23 @@ namespace detail {
 #endif
 inline constexpr std::size_t max_dispatch_depth = HERALD_MAX_DISPATCH_DEPTH;
 
+/// A sequentially consistent fence. herald's fences only order a thread's own stores before
+/// its later loads (the handshakes below); every hand-over of data is a release/acquire pair,
+/// which ThreadSanitizer does check. GCC's "-Wtsan" note that TSan ignores fences is therefore
+/// silenced here, at the one place herald issues one.
+inline void full_fence() noexcept {
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#if __GNUC__ >= 12
+#pragma GCC diagnostic ignored "-Wtsan"
+#endif
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+#pragma GCC diagnostic pop
+#else
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+}
+
 class AsymmetricFence {
 public:
     /// Orders the caller's earlier stores before its later loads, as seen by a thread that
@@ -51,7 +68,7 @@ public:
         if (expedited_.load(std::memory_order_relaxed)) {
             std::atomic_signal_fence(std::memory_order_seq_cst);
         } else {
-            std::atomic_thread_fence(std::memory_order_seq_cst);
+            full_fence();
         }
     }
 
@@ -65,7 +82,7 @@ public:
             }
         }
 #endif
-        std::atomic_thread_fence(std::memory_order_seq_cst);
+        full_fence();
     }
 
     /// Registers the process for expedited membarrier once. Until it succeeds, light() issues
@@ -182,37 +199,47 @@ private:
     std::atomic<std::uint64_t> global_epoch_{1};
 };
 
-/// The calling thread's record in a domain, acquired on first use and returned at thread exit.
-inline ThreadRecord& this_thread_record(EpochDomain& domain) {
-    struct Cache {
-        EpochDomain* domain = nullptr;
-        ThreadRecord* record = nullptr;
-        std::vector<std::pair<EpochDomain*, ThreadRecord*>> others;
-        ~Cache() {
-            if (record != nullptr) {
-                EpochDomain::release_record(record);
-            }
-            for (auto& [d, r] : others) {
+/// The last (domain, record) pair this thread used: constant-initialised and trivially
+/// destructible, so reading it costs one thread-local access and no initialisation guard.
+struct RecordCache {
+    EpochDomain* domain;
+    ThreadRecord* record;
+};
+inline thread_local RecordCache record_cache{nullptr, nullptr};
+
+/// Finds or acquires this thread's record for `domain`; records go back at thread exit.
+[[gnu::noinline]] inline ThreadRecord& this_thread_record_slow(EpochDomain& domain) {
+    struct Owned {
+        std::vector<std::pair<EpochDomain*, ThreadRecord*>> records;
+        ~Owned() {
+            record_cache = RecordCache{nullptr, nullptr};
+            for (auto& [d, r] : records) {
                 EpochDomain::release_record(r);
             }
         }
     };
-    thread_local Cache cache;
+    thread_local Owned owned;
+    ThreadRecord* record = nullptr;
+    for (auto& [d, r] : owned.records) {
+        if (d == &domain) {
+            record = r;
+        }
+    }
+    if (record == nullptr) {
+        record = domain.acquire_record();
+        owned.records.emplace_back(&domain, record);
+    }
+    record_cache = RecordCache{&domain, record};
+    return *record;
+}
+
+/// The calling thread's record in a domain, acquired on first use and returned at thread exit.
+inline ThreadRecord& this_thread_record(EpochDomain& domain) {
+    const RecordCache cache = record_cache;
     if (cache.domain == &domain) [[likely]] {
         return *cache.record;
     }
-    if (cache.domain == nullptr) {
-        cache.record = domain.acquire_record();
-        cache.domain = &domain;
-        return *cache.record;
-    }
-    for (auto& [d, r] : cache.others) {
-        if (d == &domain) {
-            return *r;
-        }
-    }
-    cache.others.emplace_back(&domain, domain.acquire_record());
-    return *cache.others.back().second;
+    return this_thread_record_slow(domain);
 }
 
 /// Read-side critical section. Nested sections on one thread are free; only the outermost one

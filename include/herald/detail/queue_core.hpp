@@ -278,7 +278,7 @@ struct QueuedCore : SubscriptionCore {
 
     bool offer(Delivery& d) {
         if (d.node == nullptr) {
-            d.make_node(d);
+            d.ops->make_node(d);
         }
         QueueItem item{d.node, d.sequence};
         item.node->add_ref();
@@ -390,7 +390,7 @@ struct QueuedCore : SubscriptionCore {
     void wake_consumer() {
         // Pairs with the fence in finish_turn()/wait_until_ready(): either the consumer sees
         // the new item, or this thread sees that nobody holds the consumer turn / a waiter.
-        std::atomic_thread_fence(std::memory_order_seq_cst);
+        full_fence();
         if (options.executor.is_polled()) {
             if (waiters.load(std::memory_order_relaxed) != 0) {
                 std::lock_guard lock(wait_mutex);
@@ -497,7 +497,7 @@ struct QueuedCore : SubscriptionCore {
     /// Gives the turn back; true if work arrived meanwhile and the turn was taken back.
     bool finish_turn() {
         turn.store(idle, std::memory_order_seq_cst);
-        std::atomic_thread_fence(std::memory_order_seq_cst);
+        full_fence();
         if (size() == 0) {
             return false;
         }
@@ -549,7 +549,7 @@ struct QueuedCore : SubscriptionCore {
     void wait_until_ready(std::chrono::steady_clock::time_point deadline) {
         std::unique_lock lock(wait_mutex);
         waiters.fetch_add(1, std::memory_order_seq_cst);
-        std::atomic_thread_fence(std::memory_order_seq_cst);
+        full_fence();
         const auto ready = [&] { return size() != 0 || !is_active(); };
         if (deadline == std::chrono::steady_clock::time_point::max()) {
             wait_cv.wait(lock, ready);
