@@ -334,6 +334,7 @@ public:
         }
         if (core.queue != nullptr) {
             core.queue->cancelled(core, true); // pending messages: discarded and counted
+            fold_drops(core);
         }
         collect();
     }
@@ -355,6 +356,7 @@ public:
             q.drops_disconnected.fetch_add(1, std::memory_order_relaxed);
         }
         q.wake_waiters();
+        fold_drops(core);
         report(ErrorInfo{ErrorKind::queue_disconnect, channel, q.pattern_text, core.id, nullptr});
         collect();
     }
@@ -505,21 +507,31 @@ public:
         std::lock_guard lock(mutex_);
         BrokerStats s;
         std::uint64_t live = 0;
+        std::uint64_t live_drops = 0;
+        const auto add_list = [&](const SubscriberList* l) {
+            live += (l->counter.load(std::memory_order_relaxed) & ~SubscriberList::closed_bit) -
+                    l->base;
+            for (std::uint32_t i = 0; i < l->size; ++i) {
+                if (const SubscriptionCore* c = l->items()[i]; c->queue != nullptr) {
+                    SubscriptionStats q;
+                    c->queue->stats(*c, q);
+                    live_drops += q.dropped;
+                }
+            }
+        };
         table_.for_each([&](Channel* c) {
             if (const SubscriberList* l = c->list.load(std::memory_order_relaxed)) {
                 ++s.channels;
-                live += (l->counter.load(std::memory_order_relaxed) & ~SubscriberList::closed_bit) -
-                        l->base;
+                add_list(l);
             }
         });
         for (const PatternEntry* e : pattern_entries_) {
-            const SubscriberList* l = e->list.load(std::memory_order_relaxed);
-            live += (l->counter.load(std::memory_order_relaxed) & ~SubscriberList::closed_bit) -
-                    l->base;
+            add_list(e->list.load(std::memory_order_relaxed));
         }
         s.patterns = patterns_.size();
         s.subscriptions = subscriptions_;
         s.dispatched = dispatched_closed_ + live;
+        s.dropped = dropped_closed_ + live_drops;
         s.errors = errors_.load(std::memory_order_relaxed);
         s.depth_exceeded = depth_exceeded_.load(std::memory_order_relaxed);
         s.type_mismatches = type_mismatches_.load(std::memory_order_relaxed);
@@ -1019,6 +1031,15 @@ private:
         retire_locked(entry, &PatternEntry::destroy);
     }
 
+    /// A queued subscription that left its list and whose queue is settled: its drops move to
+    /// the broker's total of ended subscriptions.
+    void fold_drops(const SubscriptionCore& core) {
+        SubscriptionStats q;
+        core.queue->stats(core, q);
+        std::lock_guard lock(mutex_);
+        dropped_closed_ += q.dropped;
+    }
+
     void orphan_list_locked(SubscriberList* list, std::vector<RetireList::Entry>& garbage) {
         if (list == nullptr) {
             return;
@@ -1032,6 +1053,9 @@ private:
             s->state.store(SubscriptionState::orphaned, std::memory_order_seq_cst);
             if (s->queue != nullptr) {
                 s->queue->cancelled(*s, false); // wake receivers: the subscription ended
+                SubscriptionStats q;
+                s->queue->stats(*s, q);
+                dropped_closed_ += q.dropped; // settled: no publish can reach it any more
             }
             garbage.push_back({s, &SubscriptionCore::release_from_broker, 0});
         }
@@ -1089,6 +1113,7 @@ private:
     std::atomic<bool> closed_{false};
     std::size_t subscriptions_ = 0;
     std::uint64_t dispatched_closed_ = 0;
+    std::uint64_t dropped_closed_ = 0; // drops of queued subscriptions that have ended
     std::atomic<std::uint64_t> errors_{0};
     std::atomic<std::uint64_t> depth_exceeded_{0};
     std::atomic<std::uint64_t> type_mismatches_{0};

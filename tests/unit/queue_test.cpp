@@ -123,6 +123,9 @@ TEST_CASE("queue: drop_newest refuses what does not fit, counted exactly", "[que
     CHECK(st.high_water == 3);
     CHECK(st.delivered + st.dropped == 10);
     CHECK(episodes == 1); // once per overflow episode, not once per dropped message
+    CHECK(broker.stats().dropped == 7);
+    sub.unsubscribe();
+    CHECK(broker.stats().dropped == 7); // an ended subscription's drops stay in the total
 }
 
 TEST_CASE("queue: drop_oldest keeps the newest messages", "[queue]") {
@@ -245,6 +248,7 @@ TEST_CASE("queue: disconnect cancels the subscription, counts the queue and tell
     const auto st = sub.stats();
     CHECK(st.drops.disconnected == 3); // the overflowing message and the two queued
     CHECK(st.delivered + st.dropped == 3);
+    CHECK(broker.stats().dropped == 3);
 }
 
 TEST_CASE("queue: the slow-consumer callback fires once per overflow episode", "[queue]") {
