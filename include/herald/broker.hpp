@@ -223,15 +223,19 @@ struct MailboxCore final : QueuedCore {
 /// A channel with at least one exact subscriber or one pinned publisher.
 struct Channel {
     Channel(std::string_view n, std::size_t h, const TypeKey& t) : name(n), hash_(h), type(&t) {}
+    const TypeKey& bound_type() const noexcept { return *type.load(std::memory_order_acquire); }
     std::string_view key() const noexcept { return name; }
     std::size_t hash() const noexcept { return hash_; }
     static void destroy(void* p) noexcept { delete static_cast<Channel*>(p); }
 
     std::string name;
     std::size_t hash_;
-    const TypeKey* type;
+    // The payload type, rebound only while the channel is unused (no list, no pins); a new
+    // binding is stored before the list that makes it visible (see dispatch_list).
+    std::atomic<const TypeKey*> type;
     std::atomic<SubscriberList*> list{nullptr};
     std::uint32_t pins = 0; // publishers holding this channel (writer lock)
+    bool idle = false;      // unused, kept for reuse in BrokerImpl::idle_ (writer lock)
 };
 
 /// A distinct pattern with at least one subscriber.
@@ -582,6 +586,7 @@ public:
                 pattern_count_.store(0, std::memory_order_relaxed);
             }
             subscriptions_ = 0;
+            idle_.clear(); // those channels were in the table: destroyed above
             for (auto& e : retired_.take_all()) {
                 garbage.push_back(e);
             }
@@ -711,10 +716,7 @@ private:
         }
         std::size_t receivers = 0;
         if (channel != nullptr) {
-            if (!(*channel->type == type_key<T>)) [[unlikely]] {
-                throw type_mismatch_error(name, channel->type->name, type_key<T>.name);
-            }
-            receivers += dispatch_list<false>(record, channel, channel->list, d);
+            receivers += dispatch_list<false>(record, channel, channel->list, d, channel);
         }
         if (pattern_count_.load(std::memory_order_relaxed) != 0) {
             receivers += dispatch_patterns(record, name, d);
@@ -747,7 +749,7 @@ private:
         for (std::size_t i = first; i < last; ++i) {
             PatternEntry* entry = matched[i];
             d.pattern = entry->pattern.text();
-            receivers += dispatch_list<true>(record, entry, entry->list, d);
+            receivers += dispatch_list<true>(record, entry, entry->list, d, nullptr);
         }
         return receivers;
     }
@@ -763,8 +765,8 @@ private:
     /// subscriptions may take another payload type than the publish (checked per member).
     template <bool Pattern>
     HERALD_ALWAYS_INLINE std::size_t dispatch_list(ThreadRecord* record, const void* owner,
-                                                   std::atomic<SubscriberList*>& head,
-                                                   Delivery& d) {
+                                                   std::atomic<SubscriberList*>& head, Delivery& d,
+                                                   const Channel* channel) {
         std::conditional_t<concurrent, std::optional<DispatchSlot>, char> slot{};
         if constexpr (concurrent) {
             slot.emplace(*record, owner);
@@ -776,11 +778,17 @@ private:
         if (list == nullptr) {
             return 0;
         }
+        if constexpr (!Pattern) {
+            check_type(*channel, d);
+        }
         std::uint64_t position = bump(list->counter);
         if ((position & SubscriberList::closed_bit) != 0) [[unlikely]] {
             list = next_open_list(head, list, position);
             if (list == nullptr) {
                 return 0;
+            }
+            if constexpr (!Pattern) {
+                check_type(*channel, d); // the channel may have been rebound meanwhile
             }
         }
         d.sequence = position + 1;
@@ -806,6 +814,15 @@ private:
             receivers += s->deliver(*s, d) ? 1U : 0U;
         }
         return receivers;
+    }
+
+    /// The publish's payload type must be the channel's. Read after the list: a rebinding is
+    /// stored before the first list of the new type is published.
+    static void check_type(const Channel& channel, const Delivery& d) {
+        const TypeKey& bound = channel.bound_type();
+        if (!(bound == *d.ops->type)) [[unlikely]] {
+            throw type_mismatch_error(channel.name, bound.name, d.ops->type->name);
+        }
     }
 
     /// A writer closed `list` and is about to publish its successor: wait for it and count
@@ -907,9 +924,14 @@ private:
     Channel* find_or_create_locked(std::string_view name, const TypeKey& type) {
         const std::size_t h = hash_channel(name);
         if (Channel* c = table_.find(name, h)) {
-            if (!(*c->type == type)) {
-                throw type_mismatch_error(name, c->type->name, type.name);
+            const bool unused = c->list.load(std::memory_order_relaxed) == nullptr && c->pins == 0;
+            if (!(c->bound_type() == type)) {
+                if (!unused) {
+                    throw type_mismatch_error(name, c->bound_type().name, type.name);
+                }
+                c->type.store(&type, std::memory_order_release); // free again: rebind
             }
+            c->idle = false;
             return c;
         }
         auto fresh = std::make_unique<Channel>(name, h, type);
@@ -1014,8 +1036,22 @@ private:
             }
             return;
         }
-        table_.erase(channel);
-        retire_locked(channel, &Channel::destroy);
+        // Keep a few unused channels for reuse: a subscribe/unsubscribe cycle on one name
+        // then costs no channel allocation and no table churn. Beyond the bound they all go.
+        if (!channel->idle) {
+            channel->idle = true;
+            idle_.push_back(channel);
+        }
+        if (idle_.size() > idle_limit) {
+            for (Channel* c : idle_) {
+                if (c->idle) { // a reused channel may be listed twice: erase it once
+                    c->idle = false;
+                    table_.erase(c);
+                    retire_locked(c, &Channel::destroy);
+                }
+            }
+            idle_.clear();
+        }
     }
 
     void remove_pattern_if_unused_locked(PatternEntry* entry) {
@@ -1112,6 +1148,8 @@ private:
     std::atomic<std::size_t> pattern_count_{0};
     std::atomic<bool> closed_{false};
     std::size_t subscriptions_ = 0;
+    static constexpr std::size_t idle_limit = 64;
+    std::vector<Channel*> idle_; // unused channels kept for reuse (see remove_if_unused_locked)
     std::uint64_t dispatched_closed_ = 0;
     std::uint64_t dropped_closed_ = 0; // drops of queued subscriptions that have ended
     std::atomic<std::uint64_t> errors_{0};

@@ -695,3 +695,23 @@ TEST_CASE("broker: shutdown ends every subscription and later publishes reach no
     CHECK_THROWS_AS(broker.subscribe("x", [](const std::string&) {}), herald::broker_closed_error);
     broker.shutdown(); // idempotent
 }
+
+TEMPLATE_TEST_CASE("broker: a channel left without subscribers is reused and may change payload "
+                   "type",
+                   "[broker][topic]", SafeBroker, SingleBroker) {
+    TestType broker;
+    const herald::Topic<int> ints{"reused"};
+    const herald::Topic<Other> others{"reused"};
+    for (int round = 0; round < 200; ++round) { // more rounds than unused channels are kept
+        auto s = broker.subscribe(ints, [](const int&) {});
+        CHECK(broker.publish(ints, round) == 1);
+        CHECK_THROWS_AS(broker.publish(others, Other{round}), herald::type_mismatch_error);
+    }
+    CHECK(broker.publish(ints, 1) == 0); // empty: nothing to check against, nobody receives
+    int got = 0;
+    auto t = broker.subscribe(others, [&](const Other& o) { got = o.value; });
+    CHECK(broker.publish(others, Other{7}) == 1);
+    CHECK(got == 7);
+    CHECK_THROWS_AS(broker.publish(ints, 1), herald::type_mismatch_error);
+    CHECK(broker.channels() == std::vector<std::string>{"reused"});
+}

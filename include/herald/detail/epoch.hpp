@@ -147,6 +147,9 @@ public:
     std::atomic<std::uint64_t>& global_epoch() noexcept { return global_epoch_; }
 
     ThreadRecord* acquire_record() {
+        // Counted before the record can be used: a writer that still reads the old count
+        // ordered its own stores before this locked instruction (see alone()).
+        threads_.fetch_add(1, std::memory_order_seq_cst);
         for (ThreadRecord* r = head_.load(std::memory_order_acquire); r != nullptr; r = r->next) {
             bool expected = false;
             if (!r->in_use.load(std::memory_order_relaxed) &&
@@ -166,21 +169,30 @@ public:
         return r;
     }
 
-    static void release_record(ThreadRecord* r) noexcept {
+    void release_record(ThreadRecord* r) noexcept {
         r->epoch.store(0, std::memory_order_release);
         for (std::size_t i = 0; i < max_dispatch_depth; ++i) {
             r->generation[i] = 0;
         }
         r->depth = 0;
         r->in_use.store(false, std::memory_order_release);
+        threads_.fetch_sub(1, std::memory_order_seq_cst);
     }
+
+    /// True when the calling thread (which holds a record) is the only one that does: no
+    /// other thread can be inside a dispatch, so writers need no heavy fence and no wait. A
+    /// thread that starts using herald afterwards first takes a record with a locked
+    /// read-modify-write, which orders the writer's earlier stores before its first dispatch.
+    bool alone() const noexcept { return threads_.load(std::memory_order_seq_cst) == 1; }
 
     ThreadRecord* head() const noexcept { return head_.load(std::memory_order_acquire); }
 
     /// Tries to advance the global epoch: possible when every thread inside a critical section
     /// has observed the current one. Returns the (possibly new) global epoch.
     std::uint64_t try_advance() noexcept {
-        AsymmetricFence::heavy();
+        if (!alone()) {
+            AsymmetricFence::heavy();
+        }
         const std::uint64_t current = global_epoch_.load(std::memory_order_seq_cst);
         for (ThreadRecord* r = head(); r != nullptr; r = r->next) {
             const std::uint64_t e = r->epoch.load(std::memory_order_acquire);
@@ -197,6 +209,7 @@ private:
     EpochDomain() { AsymmetricFence::initialise(); }
     std::atomic<ThreadRecord*> head_{nullptr};
     std::atomic<std::uint64_t> global_epoch_{1};
+    std::atomic<std::size_t> threads_{0}; // records in use
 };
 
 /// The last (domain, record) pair this thread used: constant-initialised and trivially
@@ -214,7 +227,7 @@ inline thread_local RecordCache record_cache{nullptr, nullptr};
         ~Owned() {
             record_cache = RecordCache{nullptr, nullptr};
             for (auto& [d, r] : records) {
-                EpochDomain::release_record(r);
+                d->release_record(r);
             }
         }
     };
@@ -292,6 +305,9 @@ private:
 /// the higher record address stops waiting, so the pair cannot deadlock.
 inline void wait_for_dispatches(EpochDomain& domain, const void* owner_a, const void* owner_b) {
     ThreadRecord& self = this_thread_record(domain);
+    if (domain.alone()) {
+        return; // nobody else can be running it
+    }
     AsymmetricFence::heavy();
     for (ThreadRecord* r = domain.head(); r != nullptr; r = r->next) {
         if (r == &self || (r->epoch.load(std::memory_order_acquire) & 1U) == 0) {
