@@ -292,7 +292,7 @@ public:
         check_executor(options);
         auto* core = new QueuedSubscription<T, std::decay_t<H>>(std::forward<H>(handler),
                                                                 std::move(options), concurrent);
-        return attach_exact(name, type_key<T>, core);
+        return attach_exact(name, type_key<T>, core, core);
     }
 
     template <class T, class H>
@@ -302,14 +302,14 @@ public:
                                                                 std::move(options), concurrent);
         core->pattern_subscription = true;
         core->pattern_text = pattern.text();
-        return attach_pattern(std::move(pattern), core);
+        return attach_pattern(std::move(pattern), core, core);
     }
 
     template <class T>
     Mailbox<T> mailbox(std::string_view name, queued options) {
         prepare_mailbox(options);
         auto* core = new MailboxCore<T>(std::move(options), concurrent);
-        return Mailbox<T>(attach_exact(name, type_key<T>, core), core);
+        return Mailbox<T>(attach_exact(name, type_key<T>, core, core), core);
     }
 
     template <class T>
@@ -318,7 +318,7 @@ public:
         auto* core = new MailboxCore<T>(std::move(options), concurrent);
         core->pattern_subscription = true;
         core->pattern_text = pattern.text();
-        return Mailbox<T>(attach_pattern(std::move(pattern), core), core);
+        return Mailbox<T>(attach_pattern(std::move(pattern), core, core), core);
     }
 
     void unsubscribe(SubscriptionCore& core) override {
@@ -673,12 +673,8 @@ private:
     }
 
     /// Queued subscriptions on the default executor run on this broker's pool.
-    void bind_executor_locked(SubscriptionCore* core) {
-        if (core->queue == nullptr) {
-            return;
-        }
-        auto* q = static_cast<QueuedCore*>(core);
-        if (q->options.executor.is_workers()) {
+    void bind_executor_locked(QueuedCore* q) {
+        if (q != nullptr && q->options.executor.is_workers()) {
             if (!pool_) {
                 pool_ = std::make_unique<WorkerPool>(options_.workers);
             }
@@ -859,7 +855,8 @@ private:
 
     // ---- writer internals (mutex_ held) ---------------------------------------------------
 
-    Subscription attach_exact(std::string_view name, const TypeKey& type, SubscriptionCore* core) {
+    Subscription attach_exact(std::string_view name, const TypeKey& type, SubscriptionCore* core,
+                              QueuedCore* queued_core = nullptr) {
         // The handle owns the core from here on. Until `broker` is set below, destroying it
         // (on an exception) only frees the core: there is nothing to unsubscribe.
         Subscription handle(core);
@@ -870,7 +867,7 @@ private:
                 throw broker_closed_error("herald: subscribe on a broker that has shut down");
             }
             Channel* channel = find_or_create_locked(name, type);
-            bind_executor_locked(core);
+            bind_executor_locked(queued_core);
             core->owner = channel;
             try {
                 add_to_list_locked(channel->list, core);
@@ -885,7 +882,8 @@ private:
         return handle;
     }
 
-    Subscription attach_pattern(Pattern pattern, SubscriptionCore* core) {
+    Subscription attach_pattern(Pattern pattern, SubscriptionCore* core,
+                                QueuedCore* queued_core = nullptr) {
         Subscription handle(core); // see attach_exact
         core->id = subscription_ids().fetch_add(1, std::memory_order_relaxed);
         std::unique_lock lock(mutex_);
@@ -906,7 +904,7 @@ private:
             pattern_entries_.push_back(entry);
             pattern_count_.store(pattern_entries_.size(), std::memory_order_relaxed);
         }
-        bind_executor_locked(core);
+        bind_executor_locked(queued_core);
         core->owner = entry;
         try {
             add_to_list_locked(entry->list, core);
