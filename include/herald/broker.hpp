@@ -245,6 +245,7 @@ struct PatternEntry {
 
     Pattern pattern;
     std::atomic<SubscriberList*> list{nullptr};
+    std::size_t position = 0; // in BrokerImpl::pattern_entries_ (writer lock)
 };
 
 inline std::size_t hash_channel(std::string_view name) noexcept {
@@ -707,12 +708,15 @@ private:
                 }
             }
         } release_node{d};
-        if (channel == nullptr) {
+        const bool pinned = channel != nullptr;
+        if (!pinned) {
             channel = table_.find(name, hash_channel(name));
         }
         std::size_t receivers = 0;
         if (channel != nullptr) {
-            receivers += dispatch_list<false>(record, channel, channel->list, d, channel);
+            // A pinned channel (a Publisher's) keeps the type checked when it was pinned.
+            receivers +=
+                dispatch_list<false>(record, channel, channel->list, d, pinned ? nullptr : channel);
         }
         if (pattern_count_.load(std::memory_order_relaxed) != 0) {
             receivers += dispatch_patterns(record, name, d);
@@ -775,7 +779,9 @@ private:
             return 0;
         }
         if constexpr (!Pattern) {
-            check_type(*channel, d);
+            if (channel != nullptr) {
+                check_type(*channel, d);
+            }
         }
         std::uint64_t position = bump(list->counter);
         if ((position & SubscriberList::closed_bit) != 0) [[unlikely]] {
@@ -784,7 +790,9 @@ private:
                 return 0;
             }
             if constexpr (!Pattern) {
-                check_type(*channel, d); // the channel may have been rebound meanwhile
+                if (channel != nullptr) {
+                    check_type(*channel, d); // the channel may have been rebound meanwhile
+                }
             }
         }
         d.sequence = position + 1;
@@ -895,12 +903,16 @@ private:
             entry = *found;
         } else {
             auto fresh = std::make_unique<PatternEntry>(pattern);
-            pattern_entries_.reserve(pattern_entries_.size() + 1);
+            if (pattern_entries_.size() == pattern_entries_.capacity()) {
+                // Room first, so the push_back below cannot fail after the index insert.
+                pattern_entries_.reserve(pattern_entries_.size() * 2 + 16);
+            }
             {
                 std::unique_lock patterns_lock(patterns_mutex_);
                 patterns_.insert(pattern, fresh.get());
             }
             entry = fresh.release();
+            entry->position = pattern_entries_.size();
             pattern_entries_.push_back(entry);
             pattern_count_.store(pattern_entries_.size(), std::memory_order_relaxed);
         }
@@ -1060,7 +1072,10 @@ private:
             std::unique_lock patterns_lock(patterns_mutex_);
             patterns_.erase(entry->pattern);
         }
-        pattern_entries_.erase(std::find(pattern_entries_.begin(), pattern_entries_.end(), entry));
+        PatternEntry* last = pattern_entries_.back();
+        pattern_entries_[entry->position] = last;
+        last->position = entry->position;
+        pattern_entries_.pop_back();
         pattern_count_.store(pattern_entries_.size(), std::memory_order_relaxed);
         retire_locked(entry, &PatternEntry::destroy);
     }
@@ -1113,9 +1128,21 @@ private:
         } else {
             // Destroying an object may end a subscription whose handler owned a handle, which
             // retires more: drain until nothing is left. Inside a dispatch, wait for its end.
-            while (depth_ == 0 && !deferred_.empty()) {
-                RetireList::destroy_all(std::exchange(deferred_, {}));
+            // Destroying may retire more (a handler owning a handle): the outer loop picks it
+            // up, so nested calls return at once. Both vectors keep their capacity, so a
+            // steady subscribe/unsubscribe cycle allocates nothing here.
+            if (collecting_) {
+                return;
             }
+            collecting_ = true;
+            while (depth_ == 0 && !deferred_.empty()) {
+                collecting_batch_.swap(deferred_);
+                for (const RetireList::Entry& e : collecting_batch_) {
+                    e.destroy(e.object);
+                }
+                collecting_batch_.clear();
+            }
+            collecting_ = false;
         }
     }
 
@@ -1158,6 +1185,8 @@ private:
     // single_threaded only: nesting depth and what waits for it to reach zero.
     std::size_t depth_ = 0;
     std::vector<RetireList::Entry> deferred_;
+    std::vector<RetireList::Entry> collecting_batch_;
+    bool collecting_ = false;
     std::unique_ptr<WorkerPool> pool_;
 };
 
@@ -1213,6 +1242,9 @@ public:
 
         /// Publishes `payload`; returns the number of receivers (as `Broker::publish`).
         std::size_t publish(const T& payload) const {
+            static_assert(std::is_copy_constructible_v<T>,
+                          "herald: this payload type cannot be copied: publish it as an rvalue "
+                          "(std::move), which queued subscribers then share");
             return impl_->template publish<T>(channel_->name, channel_, payload, nullptr);
         }
         /// Publishes an rvalue: moved (not copied) into a queue node if a queue needs one.
@@ -1374,6 +1406,9 @@ public:
     /// `BrokerOptions::max_depth`; beyond it `dispatch_depth_error` is thrown).
     /// **Lifetime:** `payload` need only live for the call.
     std::size_t publish(std::string_view channel, const Payload& payload) {
+        static_assert(std::is_copy_constructible_v<Payload>,
+                      "herald: this payload type cannot be copied: publish it as an rvalue "
+                      "(std::move), which queued subscribers then share");
         return impl_->template publish<Payload>(channel, nullptr, payload, nullptr);
     }
 
@@ -1398,6 +1433,9 @@ public:
     /// not compile. Throws `type_mismatch_error` if the channel is in use with another type.
     template <class T>
     std::size_t publish(const Topic<T>& topic, const T& payload) {
+        static_assert(std::is_copy_constructible_v<T>,
+                      "herald: this payload type cannot be copied: publish it as an rvalue "
+                      "(std::move), which queued subscribers then share");
         return impl_->template publish<T>(topic.name(), nullptr, payload, nullptr);
     }
 

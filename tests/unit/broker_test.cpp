@@ -715,3 +715,27 @@ TEMPLATE_TEST_CASE("broker: a channel left without subscribers is reused and may
     CHECK_THROWS_AS(broker.publish(ints, 1), herald::type_mismatch_error);
     CHECK(broker.channels() == std::vector<std::string>{"reused"});
 }
+
+TEMPLATE_TEST_CASE("broker: patterns removed in any order leave the others matching",
+                   "[broker][patterns]", SafeBroker, SingleBroker) {
+    TestType broker;
+    std::vector<herald::Subscription> subs;
+    std::vector<int> hits(100, 0);
+    for (int i = 0; i < 100; ++i) {
+        subs.push_back(
+            broker.psubscribe("sensor:" + std::to_string(i) + ":*", [&hits, i](const std::string&) {
+                ++hits[static_cast<std::size_t>(i)];
+            }));
+    }
+    // Remove every third pattern, from the middle outwards, then publish to all.
+    for (int i : {51, 48, 54, 45, 57, 0, 99, 3,  96, 30, 33, 66, 69, 72, 75, 78, 81,
+                  84, 87, 90, 93, 6,  9, 12, 15, 18, 21, 24, 27, 36, 39, 42, 60, 63}) {
+        subs[static_cast<std::size_t>(i)].unsubscribe();
+    }
+    CHECK(broker.numpat() == 66);
+    for (int i = 0; i < 100; ++i) {
+        const bool removed = i % 3 == 0;
+        CHECK(broker.publish("sensor:" + std::to_string(i) + ":temp", "x") == (removed ? 0u : 1u));
+        CHECK(hits[static_cast<std::size_t>(i)] == (removed ? 0 : 1));
+    }
+}

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -22,6 +23,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -68,8 +70,12 @@ QueueNode* make_queue_node(Delivery& d) {
     if (d.movable_payload != nullptr) {
         node = new TypedQueueNode<T>(std::move(*static_cast<T*>(d.movable_payload)));
         d.movable_payload = nullptr;
-    } else {
+    } else if constexpr (std::is_copy_constructible_v<T>) {
         node = new TypedQueueNode<T>(*static_cast<const T*>(d.payload));
+    } else {
+        // Unreachable: a move-only payload can only be published as an rvalue (Broker's lvalue
+        // overloads refuse it at compile time), so it is always movable here.
+        std::terminate();
     }
     node->channel.assign(d.channel.data(), d.channel.size());
     d.stamp_time();
