@@ -440,13 +440,39 @@ struct QueuedCore : SubscriptionCore {
             // The invocation is a dispatch like an inline one: unsubscribe waits for it.
             EpochDomain& domain = EpochDomain::instance();
             ThreadRecord& record = this_thread_record(domain);
-            CriticalSection section(domain, record);
-            DispatchSlot slot(record, this);
-            invoke_checked(item);
+            if (record.depth >= max_dispatch_depth) [[unlikely]] {
+                refuse_too_deep(item);
+            } else {
+                CriticalSection section(domain, record);
+                DispatchSlot slot(record, this);
+                invoke_checked(item);
+            }
         } else {
             invoke_checked(item);
         }
         item.node->release();
+    }
+
+    /// This thread (polling, or running an executor's task, from inside nested handlers) has
+    /// no dispatch level left to record the invocation in, so unsubscribe could not wait for
+    /// it: refused like a publish nested too deep, counted and reported as the handler's error.
+    [[gnu::noinline]] void refuse_too_deep(const QueueItem& item) {
+        std::shared_ptr<BrokerImplBase> holder = broker.lock();
+        if (!holder) {
+            errors.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+        Delivery d;
+        d.kind = pattern_subscription ? MessageKind::pmessage : MessageKind::message;
+        d.pattern = pattern_text;
+        d.channel = item.node->channel;
+        d.payload = item.node->payload;
+        d.broker = holder.get(); // no payload ops: no dead letter for a message never handled
+        try {
+            throw dispatch_depth_error(item.node->channel, max_dispatch_depth);
+        } catch (...) {
+            holder->handler_failed(*this, d);
+        }
     }
 
     void invoke_checked(const QueueItem& item) {
