@@ -1056,7 +1056,9 @@ private:
             for (Channel* c : idle_) {
                 if (c->idle) { // a reused channel may be listed twice: erase it once
                     c->idle = false;
-                    table_.erase(c);
+                    table_.erase(c, [this](void* p, void (*destroy)(void*) noexcept) {
+                        retire_locked(p, destroy);
+                    });
                     retire_locked(c, &Channel::destroy);
                 }
             }

@@ -5,7 +5,8 @@
 // broker's lock. Slots only ever go empty -> node -> tombstone, so a reader probing a stale
 // view never misses a node that was present when it started and never reads a freed node
 // (erased nodes and replaced tables are retired by the caller's reclamation scheme). When
-// tombstones and nodes fill half the table it is rebuilt into a fresh one.
+// tombstones and nodes fill half the table it is rebuilt into a fresh one; when erasures leave it
+// mostly empty it is rebuilt smaller (the memory of a past peak is given back).
 
 #include <herald/version.hpp>
 
@@ -100,6 +101,22 @@ public:
                 --used_;
                 ++tombstones_;
                 return;
+            }
+        }
+    }
+
+    /// Removes a present node as above, then gives memory back once the table is mostly
+    /// empty: it is rebuilt smaller and `retire_table(ptr, destroy)` receives the old one, so
+    /// a table that once held a million channels does not keep their slots forever. Writer
+    /// lock held. Never throws: without memory for the smaller table, the larger one stays.
+    template <class Retire>
+    void erase(Node* node, Retire&& retire_table) noexcept {
+        erase(node);
+        if (capacity() > initial_capacity && used_ * 8 < capacity()) {
+            try {
+                rebuild(std::forward<Retire>(retire_table));
+            } catch (...) {
+                // Shrinking is an optimisation; the current table stays valid.
             }
         }
     }
