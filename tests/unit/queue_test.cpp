@@ -664,3 +664,29 @@ TEST_CASE("queue: a handler that throws on a worker is isolated and counted", "[
     CHECK(st.errors == 1);
     CHECK(st.delivered == 2);
 }
+
+TEST_CASE("queue: the publish time reaches envelope receivers even when an earlier queue of the "
+          "same publish did not need it",
+          "[queue]") {
+    herald::Broker broker;
+    herald::ManualExecutor executor;
+    int bare = 0;
+    std::vector<std::chrono::system_clock::time_point> stamps;
+    // Exact subscribers are served first: this queue builds the shared node.
+    auto first = broker.subscribe(
+        "t", [&](const std::string&) { ++bare; },
+        manual_queue(executor, 4, herald::Overflow::drop_newest));
+    auto second = broker.psubscribe(
+        "t*", [&](const herald::Message<std::string>& m) { stamps.push_back(m.published_at); },
+        manual_queue(executor, 4, herald::Overflow::drop_newest));
+    auto mailbox = broker.psubscribe("?", herald::queued{});
+    const auto before = std::chrono::system_clock::now();
+    CHECK(broker.publish("t", "x") == 3);
+    executor.run_all();
+    CHECK(bare == 1);
+    REQUIRE(stamps.size() == 1);
+    CHECK(stamps[0] >= before);
+    auto m = mailbox.try_receive();
+    REQUIRE(m.has_value());
+    CHECK(m->published_at == stamps[0]); // one publish, one time
+}

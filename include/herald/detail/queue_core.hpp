@@ -78,8 +78,10 @@ QueueNode* make_queue_node(Delivery& d) {
         std::terminate();
     }
     node->channel.assign(d.channel.data(), d.channel.size());
-    d.stamp_time();
-    node->published_at = d.published_at;
+    // The clock is read only for receivers of the envelope (see QueuedCore::offer).
+    if (d.has_time) {
+        node->published_at = d.published_at;
+    }
     d.payload = node->payload;
     d.node = node;
     return node;
@@ -285,6 +287,13 @@ struct QueuedCore : SubscriptionCore {
     bool offer(Delivery& d) {
         if (d.node == nullptr) {
             d.ops->make_node(d);
+        }
+        if (wants_envelope && d.node->published_at == std::chrono::system_clock::time_point{}) {
+            // The first receiver of this publish that wants the envelope: stamp the shared
+            // node before it is visible to this queue's consumer. Queues filled earlier in
+            // this publish never read the time (their subscribers take the bare payload).
+            d.stamp_time();
+            d.node->published_at = d.published_at;
         }
         QueueItem item{d.node, d.sequence};
         item.node->add_ref();
