@@ -389,7 +389,7 @@ public:
             s.errors = core.errors.load(std::memory_order_relaxed);
             return s;
         }
-        std::uint64_t offered = core.offered_closed;
+        std::uint64_t offered = core.offered_closed.load(std::memory_order_relaxed);
         s.active = core.is_active();
         if (s.active) {
             const SubscriberList* list = owner_list(core).load(std::memory_order_acquire);
@@ -1019,7 +1019,7 @@ private:
             }
             const std::uint64_t count = position - old->base;
             for (std::uint32_t i = 0; i < old->size; ++i) {
-                old->items()[i]->offered_closed += count;
+                old->items()[i]->add_offered(count);
             }
             dispatched_closed_ += count;
         }
@@ -1100,7 +1100,7 @@ private:
             list->base;
         for (std::uint32_t i = 0; i < list->size; ++i) {
             SubscriptionCore* s = list->items()[i];
-            s->offered_closed += count;
+            s->add_offered(count);
             s->state.store(SubscriptionState::orphaned, std::memory_order_seq_cst);
             if (s->queue != nullptr) {
                 s->queue->cancelled(*s, false); // wake receivers: the subscription ended

@@ -133,13 +133,18 @@ private:
     }
 
     SubscriptionStats final_stats() const noexcept {
+        // The broker is gone. It wrote these counters before its last reference was released,
+        // which the failed weak_ptr::lock() observed with a relaxed read: this fence makes that
+        // a synchronisation, so the final values are visible here.
+        detail::acquire_fence();
         SubscriptionStats s;
         const std::uint64_t skipped = core_->skipped.load(std::memory_order_relaxed);
         const std::uint64_t errors = core_->errors.load(std::memory_order_relaxed);
         if (core_->queue != nullptr) {
             core_->queue->stats(*core_, s);
         } else {
-            s.delivered = core_->offered_closed - skipped - errors;
+            s.delivered =
+                core_->offered_closed.load(std::memory_order_relaxed) - skipped - errors;
         }
         s.errors = errors;
         s.skipped = skipped;

@@ -33,6 +33,21 @@ struct Delivery;
 #define HERALD_ALWAYS_INLINE inline
 #endif
 
+/// An acquire fence. GCC's "-Wtsan" note that ThreadSanitizer ignores fences is silenced here:
+/// what the fence orders is also accessed through atomics, which TSan does check.
+inline void acquire_fence() noexcept {
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#if __GNUC__ >= 12
+#pragma GCC diagnostic ignored "-Wtsan"
+#endif
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+#pragma GCC diagnostic pop
+#else
+    std::atomic_thread_fence(std::memory_order_acquire);
+#endif
+}
+
 /// What is known about a payload type at the publish site, used off the hot path: its
 /// identity, how to build a queue node from it, how to copy it for a dead letter.
 struct PayloadOps {
@@ -99,6 +114,12 @@ struct SubscriptionCore {
     }
 
     void add_ref() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
+
+    /// Adds to `offered_closed`. Broker lock held: no read-modify-write is needed.
+    void add_offered(std::uint64_t n) noexcept {
+        offered_closed.store(offered_closed.load(std::memory_order_relaxed) + n,
+                             std::memory_order_relaxed);
+    }
     void release() noexcept {
         if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
             destroy(this);
@@ -130,9 +151,11 @@ struct SubscriptionCore {
     std::uint64_t id = 0;
     std::weak_ptr<BrokerImplBase> broker;
 
-    // Counters. `offered_closed` (broker lock) sums the messages of every replaced list that
-    // held this subscription; the current list's share is added when stats are read.
-    std::uint64_t offered_closed = 0;
+    // Counters. `offered_closed` sums the messages of every replaced list that held this
+    // subscription; the current list's share is added when stats are read. Written under the
+    // broker's lock (add_offered), but atomic: a handle whose broker is gone reads it without
+    // that lock (Subscription::final_stats).
+    std::atomic<std::uint64_t> offered_closed{0};
     std::atomic<std::uint64_t> skipped{0};
     std::atomic<std::uint64_t> errors{0};
 };
