@@ -366,6 +366,15 @@ public:
         collect();
     }
 
+    void discarded_after_end(SubscriptionCore& core) override {
+        auto& q = static_cast<QueuedCore&>(core);
+        std::lock_guard lock(mutex_);
+        q.drops_discarded.fetch_add(1, std::memory_order_relaxed);
+        if (q.drops_folded) {
+            ++dropped_closed_; // the end already moved the other drops into the total
+        }
+    }
+
     void begin_callback() noexcept override {
         if constexpr (!concurrent) {
             ++depth_;
@@ -1084,11 +1093,12 @@ private:
 
     /// A queued subscription that left its list and whose queue is settled: its drops move to
     /// the broker's total of ended subscriptions.
-    void fold_drops(const SubscriptionCore& core) {
+    void fold_drops(SubscriptionCore& core) {
+        std::lock_guard lock(mutex_);
         SubscriptionStats q;
         core.queue->stats(core, q);
-        std::lock_guard lock(mutex_);
         dropped_closed_ += q.dropped;
+        static_cast<QueuedCore&>(core).drops_folded = true; // later drops: discarded_after_end
     }
 
     void orphan_list_locked(SubscriberList* list, std::vector<RetireList::Entry>& garbage) {
@@ -1107,6 +1117,7 @@ private:
                 SubscriptionStats q;
                 s->queue->stats(*s, q);
                 dropped_closed_ += q.dropped; // settled: no publish can reach it any more
+                static_cast<QueuedCore*>(s)->drops_folded = true;
             }
             garbage.push_back({s, &SubscriptionCore::release_from_broker, 0});
         }

@@ -210,6 +210,9 @@ public:
     virtual void handler_failed(SubscriptionCore& core, Delivery& delivery) = 0;
     /// A queued subscription overflowed under `Overflow::disconnect`.
     virtual void disconnect(SubscriptionCore& core, std::string_view channel) = 0;
+    /// A queued subscription's consumer took a message off the queue just as the subscription
+    /// ended, and drops it: counted as discarded, in the broker's total as well.
+    virtual void discarded_after_end(SubscriptionCore& core) = 0;
     /// Brackets a queued handler run outside `publish` (single-threaded brokers defer
     /// reclamation until it returns).
     virtual void begin_callback() noexcept {}

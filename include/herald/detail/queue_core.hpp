@@ -486,7 +486,13 @@ struct QueuedCore : SubscriptionCore {
 
     void invoke_checked(const QueueItem& item) {
         if (!is_active()) {
-            drops_discarded.fetch_add(1, std::memory_order_relaxed);
+            // Taken off the queue before the end was seen: the unsubscribe may already have
+            // added this subscription's drops to the broker's total, so the broker counts it.
+            if (std::shared_ptr<BrokerImplBase> holder = broker.lock()) {
+                holder->discarded_after_end(*this);
+            } else {
+                drops_discarded.fetch_add(1, std::memory_order_relaxed);
+            }
             return;
         }
         std::shared_ptr<BrokerImplBase> holder;
@@ -672,6 +678,7 @@ struct QueuedCore : SubscriptionCore {
     static constexpr std::uint8_t idle = 0, scheduled = 1, running = 2;
     std::atomic<std::uint8_t> turn{idle};
     std::atomic<bool> in_episode{false};
+    bool drops_folded = false; // its drops are in the broker's total (broker lock)
     std::atomic<std::uint64_t> episodes{0};
     std::atomic<std::uint64_t> delivered{0};
     std::atomic<std::uint64_t> drops_newest{0}, drops_oldest{0}, drops_conflated{0},
