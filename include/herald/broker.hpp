@@ -874,8 +874,8 @@ private:
 
     Subscription attach_exact(std::string_view name, const TypeKey& type, SubscriptionCore* core,
                               QueuedCore* queued_core = nullptr) {
-        // The handle owns the core from here on. Until `broker` is set below, destroying it
-        // (on an exception) only frees the core: there is nothing to unsubscribe.
+        // The handle owns the core from here on. While `broker` is unset (before, or after a
+        // failure below), destroying it only frees the core: there is nothing to unsubscribe.
         Subscription handle(core);
         core->id = subscription_ids().fetch_add(1, std::memory_order_relaxed);
         {
@@ -886,13 +886,16 @@ private:
             Channel* channel = find_or_create_locked(name, type);
             bind_executor_locked(queued_core);
             core->owner = channel;
+            // Set before the list makes the core visible: other threads (its consumer, a
+            // failing handler) read it once they can reach the core.
+            core->broker = this->weak_from_this();
             try {
                 add_to_list_locked(channel->list, core);
             } catch (...) {
+                core->broker.reset(); // not subscribed: the handle has nothing to unsubscribe
                 remove_if_unused_locked(channel);
                 throw;
             }
-            core->broker = this->weak_from_this();
             ++subscriptions_;
         }
         collect();
@@ -927,13 +930,14 @@ private:
         }
         bind_executor_locked(queued_core);
         core->owner = entry;
+        core->broker = this->weak_from_this(); // before the core is visible (attach_exact)
         try {
             add_to_list_locked(entry->list, core);
         } catch (...) {
+            core->broker.reset();
             remove_pattern_if_unused_locked(entry);
             throw;
         }
-        core->broker = this->weak_from_this();
         ++subscriptions_;
         lock.unlock();
         collect();
