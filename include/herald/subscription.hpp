@@ -143,8 +143,7 @@ private:
         if (core_->queue != nullptr) {
             core_->queue->stats(*core_, s);
         } else {
-            s.delivered =
-                core_->offered_closed.load(std::memory_order_relaxed) - skipped - errors;
+            s.delivered = core_->offered_closed.load(std::memory_order_relaxed) - skipped - errors;
         }
         s.errors = errors;
         s.skipped = skipped;

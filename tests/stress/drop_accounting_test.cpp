@@ -41,7 +41,8 @@ TEST_CASE("stress: the broker's drop total equals the sum of every subscription'
             if (k % 2 == 1) {
                 q.executor = herald::Executor::of(pool);
             }
-            auto s = broker.subscribe("c", [](const int&) {}, q);
+            auto s = broker.subscribe(
+                "c", [](const int&) {}, q);
             // Let the subscription fill and its consumer start draining; a count of publishes,
             // not a clock, decides when it ends.
             const std::uint64_t before = s.stats().delivered;
