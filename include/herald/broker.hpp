@@ -323,19 +323,17 @@ public:
     }
 
     void unsubscribe(SubscriptionCore& core) override {
-        const void* owner = nullptr;
         {
             std::lock_guard lock(mutex_);
             if (core.state.load(std::memory_order_relaxed) != SubscriptionState::active) {
                 return;
             }
             core.state.store(SubscriptionState::cancelled, std::memory_order_seq_cst);
-            owner = core.owner;
             detach_locked(core);
         }
         if constexpr (concurrent) {
             // Outside the lock: handlers running elsewhere may themselves subscribe.
-            wait_for_dispatches(domain_, owner, &core);
+            wait_for_invocations(domain_, &core);
         }
         if (core.queue != nullptr) {
             core.queue->cancelled(core, true); // pending messages: discarded and counted
@@ -725,7 +723,7 @@ private:
         if (channel != nullptr) {
             // A pinned channel (a Publisher's) keeps the type checked when it was pinned.
             receivers +=
-                dispatch_list<false>(record, channel, channel->list, d, pinned ? nullptr : channel);
+                dispatch_list<false>(record, channel->list, d, pinned ? nullptr : channel);
         }
         if (pattern_count_.load(std::memory_order_relaxed) != 0) {
             receivers += dispatch_patterns(record, name, d);
@@ -758,7 +756,7 @@ private:
         for (std::size_t i = first; i < last; ++i) {
             PatternEntry* entry = matched[i];
             d.pattern = entry->pattern.text();
-            receivers += dispatch_list<true>(record, entry, entry->list, d, nullptr);
+            receivers += dispatch_list<true>(record, entry->list, d, nullptr);
         }
         return receivers;
     }
@@ -773,15 +771,14 @@ private:
     /// Delivers to one subscriber list. `Pattern`: the list belongs to a pattern entry, whose
     /// subscriptions may take another payload type than the publish (checked per member).
     template <bool Pattern>
-    HERALD_ALWAYS_INLINE std::size_t dispatch_list(ThreadRecord* record, const void* owner,
+    HERALD_ALWAYS_INLINE std::size_t dispatch_list(ThreadRecord* record,
                                                    std::atomic<SubscriberList*>& head, Delivery& d,
                                                    const Channel* channel) {
         std::conditional_t<concurrent, std::optional<DispatchSlot>, char> slot{};
         if constexpr (concurrent) {
-            slot.emplace(*record, owner);
+            slot.emplace(*record);
         } else {
             (void)record;
-            (void)owner;
         }
         SubscriberList* list = head.load(std::memory_order_acquire);
         if (list == nullptr) {
@@ -813,6 +810,9 @@ private:
         const std::uint32_t n = list->size;
         for (std::uint32_t i = 0; i < n; ++i) {
             SubscriptionCore* s = items[i];
+            if constexpr (concurrent) {
+                slot->enter(s); // before the active check: unsubscribe(s) waits for this call
+            }
             if (!s->is_active()) [[unlikely]] {
                 s->skipped.fetch_add(1, std::memory_order_relaxed);
                 continue;

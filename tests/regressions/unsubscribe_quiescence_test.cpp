@@ -14,8 +14,11 @@
 #include "test_catch.hpp"
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -263,5 +266,53 @@ TEST_CASE("regression: two handlers on two threads ending each other's subscript
         CHECK_FALSE(b.active());
         CHECK(broker.publish("left", "z") == 0);
         CHECK(broker.publish("right", "z") == 0);
+    }
+}
+
+// Found by the hardening work (docs/hardening.md): unsubscribe used to wait for the whole
+// dispatch of the subscription's channel or pattern, not only for the subscription's own
+// invocation. A handler that waited for another thread to unsubscribe its neighbour on the
+// same channel therefore deadlocked with it. The handler below gives up after a generous
+// bound instead of hanging the suite; the check is that it never has to.
+TEST_CASE("regression: a handler may wait for another thread that unsubscribes its neighbour "
+          "on the same channel or pattern",
+          "[regression][unsubscribe][concurrency]") {
+    for (const bool pattern : {false, true}) {
+        CAPTURE(pattern);
+        herald::Broker<std::string> broker;
+        herald_test::Gate running;
+        std::mutex m;
+        std::condition_variable cv;
+        bool neighbour_ended = false;
+        bool waited_in_vain = false;
+        std::atomic<int> neighbour_calls{0};
+        auto waiting_handler = [&](const std::string&) {
+            running.open();
+            std::unique_lock lock(m);
+            waited_in_vain =
+                !cv.wait_for(lock, std::chrono::seconds(60), [&] { return neighbour_ended; });
+        };
+        auto neighbour_handler = [&](const std::string&) { ++neighbour_calls; };
+        herald::Subscription first =
+            pattern ? broker.psubscribe("sensor:*", waiting_handler)
+                    : broker.subscribe("sensor:1", waiting_handler);
+        herald::Subscription neighbour =
+            pattern ? broker.psubscribe("sensor:*", neighbour_handler)
+                    : broker.subscribe("sensor:1", neighbour_handler);
+        std::thread ender([&] {
+            running.wait();
+            neighbour.unsubscribe(); // the neighbour is not running: this must not wait
+            {
+                std::lock_guard lock(m);
+                neighbour_ended = true;
+            }
+            cv.notify_all();
+        });
+        // The neighbour ended before its turn in this dispatch came: one receiver.
+        CHECK(broker.publish("sensor:1", "reading") == 1);
+        ender.join();
+        CHECK_FALSE(waited_in_vain);
+        CHECK(neighbour_calls.load() == 0);
+        CHECK(broker.publish("sensor:1", "again") == 1);
     }
 }

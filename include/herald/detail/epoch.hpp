@@ -7,9 +7,11 @@
 // in flight on another thread. Both needs are met by one per-thread record:
 //   - `epoch`: odd while the thread is inside a dispatch (a read-side critical section),
 //     carrying the global epoch it observed; retired objects are freed two epochs later.
-//   - `slots[depth]`: which subscriber list (identified by its owner, a channel or pattern
-//     entry, or a queued subscription) the thread is iterating at each nesting depth, tagged
-//     with a generation so a waiter can tell one dispatch from the next.
+//   - `slots[depth]`: which subscription the thread is invoking at each nesting depth (set
+//     before each subscriber of a list is checked and called, or for the whole drain of a
+//     queued subscription), tagged with a generation so a waiter can tell one dispatch from
+//     the next. `unsubscribe` waits only for invocations of its own subscription, so a handler
+//     may block on another thread that unsubscribes a neighbour on the same channel.
 // The read side orders its stores before its later loads with a "light" fence and the write
 // side with a "heavy" one. On Linux the heavy fence is `membarrier(PRIVATE_EXPEDITED)`, which
 // lets the light fence be a compiler barrier: the hot path then costs plain stores. Elsewhere
@@ -26,6 +28,12 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define HERALD_SLOT_INLINE [[gnu::always_inline]] inline
+#else
+#define HERALD_SLOT_INLINE inline
+#endif
 
 #if defined(__linux__)
 #include <linux/membarrier.h>
@@ -123,15 +131,16 @@ struct ThreadRecord {
     std::uint16_t generation[max_dispatch_depth]{};
 };
 
-/// Encodes (owner pointer, 16-bit generation) in one word so a waiter can see a dispatch end.
-inline std::uintptr_t make_slot(const void* owner, std::uint16_t generation) noexcept {
+/// Encodes (subscription pointer, 16-bit generation) in one word so a waiter can see an
+/// invocation end.
+inline std::uintptr_t make_slot(const void* target, std::uint16_t generation) noexcept {
     return (static_cast<std::uintptr_t>(generation) << 48) |
-           (reinterpret_cast<std::uintptr_t>(owner) & ((std::uintptr_t{1} << 48) - 1));
+           (reinterpret_cast<std::uintptr_t>(target) & ((std::uintptr_t{1} << 48) - 1));
 }
-inline bool slot_owner_is(std::uintptr_t slot, const void* owner) noexcept {
+inline bool slot_target_is(std::uintptr_t slot, const void* target) noexcept {
     return slot != 0 &&
            (slot & ((std::uintptr_t{1} << 48) - 1)) ==
-               (reinterpret_cast<std::uintptr_t>(owner) & ((std::uintptr_t{1} << 48) - 1));
+               (reinterpret_cast<std::uintptr_t>(target) & ((std::uintptr_t{1} << 48) - 1));
 }
 
 /// The set of thread records and the global epoch. One per process in practice (an inline
@@ -280,30 +289,45 @@ private:
     ThreadRecord& record_;
 };
 
-/// Marks, for the duration of one list iteration, which owner this thread is dispatching.
+/// Marks, at one nesting level of this thread, which subscription it is invoking (or, for a
+/// queued subscription's consumer, draining). One dispatch over a subscriber list is one
+/// generation of the level; `enter` is called before each subscription's active flag is
+/// checked, so a waiter that deactivated the subscription either sees the mark or the
+/// dispatcher sees the deactivation (the asymmetric fence pairs the two).
 class DispatchSlot {
 public:
-    DispatchSlot(ThreadRecord& record, const void* owner) noexcept
-        : record_(record), level_(record.depth - 1) {
-        const std::uint16_t g = ++record_.generation[level_];
-        record_.slots[level_].store(make_slot(owner, g), std::memory_order_relaxed);
-        AsymmetricFence::light();
+    /// Opens the level; nothing is marked until `enter`.
+    explicit DispatchSlot(ThreadRecord& record) noexcept
+        : record_(record), level_(record.depth - 1), generation_(++record.generation[level_]) {}
+    /// Opens the level and marks `target` at once.
+    DispatchSlot(ThreadRecord& record, const void* target) noexcept : DispatchSlot(record) {
+        enter(target);
     }
     DispatchSlot(const DispatchSlot&) = delete;
     DispatchSlot& operator=(const DispatchSlot&) = delete;
     ~DispatchSlot() { record_.slots[level_].store(0, std::memory_order_release); }
 
+    /// Marks `target` as the subscription this level is about to invoke. Must precede the
+    /// check of its active flag.
+    HERALD_SLOT_INLINE void enter(const void* target) noexcept {
+        // Release: a waiter that sees the mark move on also sees the previous invocation end.
+        record_.slots[level_].store(make_slot(target, generation_), std::memory_order_release);
+        AsymmetricFence::light();
+    }
+
 private:
     ThreadRecord& record_;
     std::uint32_t level_;
+    std::uint16_t generation_;
 };
 
-/// Waits until no other thread is dispatching `owner_a` or `owner_b` in a dispatch that began
-/// before the caller's preceding store (the caller has already deactivated what it waits for).
-/// Never waits for the calling thread itself. If two threads would wait for each other (each
+/// Waits until no other thread is invoking `target` in an invocation that began before the
+/// caller's preceding store (the caller has already deactivated `target`). Invocations of other
+/// subscriptions, even of the same channel, are not waited for. Never waits for the calling
+/// thread itself. If two threads would wait for each other (each
 /// unsubscribing, from inside a handler, a subscription the other is running), the one with
 /// the higher record address stops waiting, so the pair cannot deadlock.
-inline void wait_for_dispatches(EpochDomain& domain, const void* owner_a, const void* owner_b) {
+inline void wait_for_invocations(EpochDomain& domain, const void* target) {
     ThreadRecord& self = this_thread_record(domain);
     if (domain.alone()) {
         return; // nobody else can be running it
@@ -321,7 +345,7 @@ inline void wait_for_dispatches(EpochDomain& domain, const void* owner_a, const 
                 // after the heavy fence sees the caller's deactivation and needs no wait.
                 break;
             }
-            if (!slot_owner_is(seen, owner_a) && !slot_owner_is(seen, owner_b)) {
+            if (!slot_target_is(seen, target)) {
                 continue;
             }
             self.waiting_on.store(r, std::memory_order_seq_cst);
