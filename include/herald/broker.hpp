@@ -789,9 +789,14 @@ private:
                 check_type(*channel, d);
             }
         }
-        std::uint64_t position = bump(list->counter);
+        std::uint64_t position = 0;
+        if constexpr (concurrent) {
+            position = count_publish(*record, *slot, *list);
+        } else {
+            position = bump(list->counter);
+        }
         if ((position & SubscriberList::closed_bit) != 0) [[unlikely]] {
-            list = next_open_list(head, list, position);
+            list = next_open_list(record, slot, head, list, position);
             if (list == nullptr) {
                 return 0;
             }
@@ -840,9 +845,11 @@ private:
 
     /// A writer closed `list` and is about to publish its successor: wait for it and count
     /// this publish there instead.
-    [[gnu::noinline]] static SubscriberList* next_open_list(std::atomic<SubscriberList*>& head,
-                                                            SubscriberList* list,
-                                                            std::uint64_t& position) {
+    template <class Slot>
+    [[gnu::noinline]] SubscriberList* next_open_list(ThreadRecord* record, Slot& slot,
+                                                     std::atomic<SubscriberList*>& head,
+                                                     SubscriberList* list,
+                                                     std::uint64_t& position) {
         for (;;) {
             SubscriberList* next = head.load(std::memory_order_acquire);
             while (next == list) {
@@ -852,7 +859,13 @@ private:
             if (next == nullptr) {
                 return nullptr;
             }
-            position = bump(next->counter);
+            if constexpr (concurrent) {
+                position = count_publish(*record, *slot, *next);
+            } else {
+                (void)record;
+                (void)slot;
+                position = bump(next->counter);
+            }
             if ((position & SubscriberList::closed_bit) == 0) {
                 return next;
             }
@@ -868,6 +881,54 @@ private:
             counter.store(v + 1, std::memory_order_relaxed);
             return v;
         }
+    }
+
+    /// Counts one publish over `list` (see SubscriberList: the counter is biased to the first
+    /// thread that publishes over it). Returns the position before the count; with
+    /// `closed_bit` set the list was closed and nothing was counted.
+    HERALD_ALWAYS_INLINE std::uint64_t count_publish(ThreadRecord& me, DispatchSlot& slot,
+                                                     SubscriberList& list) {
+        // The mark brackets the owner's plain count: a revoker waits until it moves on.
+        slot.enter(&list);
+        const void* bias = list.bias.load(std::memory_order_relaxed);
+        if (bias == &me) [[likely]] {
+            return count_as_owner(list);
+        }
+        return count_shared(me, list, bias);
+    }
+
+    HERALD_ALWAYS_INLINE static std::uint64_t count_as_owner(SubscriberList& list) noexcept {
+        const std::uint64_t v = list.counter.load(std::memory_order_relaxed);
+        if ((v & SubscriberList::closed_bit) == 0) [[likely]] {
+            list.counter.store(v + 1, std::memory_order_relaxed);
+        }
+        return v;
+    }
+
+    [[gnu::noinline]] std::uint64_t count_shared(ThreadRecord& me, SubscriberList& list,
+                                                 const void* bias) {
+        // Claiming needs the asymmetric fence: without membarrier the owner's mark would need
+        // a full fence per publish, which costs what the locked increment does.
+        if (bias == nullptr && AsymmetricFence::expedited() &&
+            list.bias.compare_exchange_strong(bias, &me, std::memory_order_acq_rel,
+                                              std::memory_order_relaxed)) {
+            return count_as_owner(list);
+        }
+        if (bias != SubscriberList::shared_bias()) {
+            revoke_bias(me, list);
+        }
+        return list.counter.fetch_add(1, std::memory_order_relaxed);
+    }
+
+    /// Makes `list` shared and waits until its previous owner (if another thread) is past any
+    /// plain count it started. Returns the previous bias.
+    const void* revoke_bias(ThreadRecord& me, SubscriberList& list) {
+        const void* owner = list.bias.exchange(SubscriberList::shared_bias(),
+                                               std::memory_order_acq_rel);
+        if (owner != nullptr && owner != SubscriberList::shared_bias() && owner != &me) {
+            wait_for_invocations(domain_, &list);
+        }
+        return owner;
     }
 
     // ---- writer internals (mutex_ held) ---------------------------------------------------
@@ -1023,6 +1084,13 @@ private:
         std::uint64_t position = 0;
         if (old != nullptr) {
             if constexpr (concurrent) {
+                // The owner of a biased counter must be past its count before the close, or
+                // its plain store could erase `closed_bit`. The successor keeps the bias: a
+                // channel with one publisher thread stays lock-free across subscriber churn.
+                const void* owner = revoke_bias(this_thread_record(domain_), *old);
+                if (fresh != nullptr) {
+                    fresh->bias.store(owner, std::memory_order_relaxed);
+                }
                 position =
                     old->counter.fetch_or(SubscriberList::closed_bit, std::memory_order_acq_rel);
             } else {
