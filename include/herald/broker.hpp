@@ -95,9 +95,18 @@ struct BrokerOptions {
 
 namespace detail {
 
-inline std::atomic<std::uint64_t>& subscription_ids() noexcept {
-    static std::atomic<std::uint64_t> next{1};
-    return next;
+/// A process-wide unique subscription id. Threads take ids in blocks, so subscribing costs no
+/// read-modify-write on a shared counter.
+inline std::uint64_t next_subscription_id() noexcept {
+    static std::atomic<std::uint64_t> next_block{1};
+    constexpr std::uint64_t block = 1024;
+    thread_local std::uint64_t next = 0;
+    thread_local std::uint64_t end = 0;
+    if (next == end) {
+        next = next_block.fetch_add(block, std::memory_order_relaxed);
+        end = next + block;
+    }
+    return next++;
 }
 
 struct NullMutex {
@@ -328,7 +337,9 @@ public:
             if (core.state.load(std::memory_order_relaxed) != SubscriptionState::active) {
                 return;
             }
-            core.state.store(SubscriptionState::cancelled, std::memory_order_seq_cst);
+            // No fence here: wait_for_invocations issues the heavy one (unless no other
+            // thread uses herald) between this store and its reads of the dispatch records.
+            core.state.store(SubscriptionState::cancelled, std::memory_order_release);
             detach_locked(core);
         }
         if constexpr (concurrent) {
@@ -938,7 +949,7 @@ private:
         // The handle owns the core from here on. While `broker` is unset (before, or after a
         // failure below), destroying it only frees the core: there is nothing to unsubscribe.
         Subscription handle(core);
-        core->id = subscription_ids().fetch_add(1, std::memory_order_relaxed);
+        core->id = next_subscription_id();
         {
             std::lock_guard lock(mutex_);
             if (closed_.load(std::memory_order_relaxed)) {
@@ -966,7 +977,7 @@ private:
     Subscription attach_pattern(Pattern pattern, SubscriptionCore* core,
                                 QueuedCore* queued_core = nullptr) {
         Subscription handle(core); // see attach_exact
-        core->id = subscription_ids().fetch_add(1, std::memory_order_relaxed);
+        core->id = next_subscription_id();
         std::unique_lock lock(mutex_);
         if (closed_.load(std::memory_order_relaxed)) {
             throw broker_closed_error("herald: psubscribe on a broker that has shut down");
