@@ -129,25 +129,35 @@ std::any payload_as_any(const void* payload) {
 template <class T>
 inline constexpr PayloadOps payload_ops{&type_key<T>, &make_queue_node<T>, &payload_as_any<T>};
 
-/// A subscription whose handler runs on the publishing thread.
+/// A subscription whose handler runs on the publishing thread. The handler lives in place
+/// (no `std::optional`: the core's `handler_alive` says whether it is still there), so a
+/// subscription with a small handler is one 72-byte allocation.
 template <class T, class H>
 struct InlineSubscription final : SubscriptionCore {
     static constexpr bool envelope = !PayloadHandler<H, T>;
 
     template <class F>
-    explicit InlineSubscription(F&& f)
-        : SubscriptionCore(&deliver_one, &drop_one, &destroy_one, type_key<T>, envelope),
-          handler(std::in_place, std::forward<F>(f)) {}
+    explicit InlineSubscription(F&& f) : SubscriptionCore(table(), envelope) {
+        ::new (static_cast<void*>(&storage.handler)) H(std::forward<F>(f));
+    }
+    InlineSubscription(const InlineSubscription&) = delete;
+    InlineSubscription& operator=(const InlineSubscription&) = delete;
+    ~InlineSubscription() { drop_one(this); }
+
+    static const CoreOps& table() noexcept {
+        static constexpr CoreOps ops{&deliver_one, &drop_one, &destroy_one, &type_key<T>, nullptr};
+        return ops;
+    }
 
     static bool deliver_one(SubscriptionCore& base, Delivery& d) {
         auto& self = static_cast<InlineSubscription&>(base);
         const T& payload = *static_cast<const T*>(d.payload);
         try {
             if constexpr (envelope) {
-                (*self.handler)(
+                self.storage.handler(
                     Message<T>{d.kind, d.pattern, d.channel, payload, d.sequence, d.published_at});
             } else {
-                (*self.handler)(payload);
+                self.storage.handler(payload);
             }
         } catch (...) {
             d.broker->handler_failed(base, d);
@@ -155,15 +165,24 @@ struct InlineSubscription final : SubscriptionCore {
         return true;
     }
 
+    /// Destroys the handler (once): when the broker lets go, or with the subscription.
     static void drop_one(SubscriptionCore* base) noexcept {
-        static_cast<InlineSubscription*>(base)->handler.reset();
+        auto* self = static_cast<InlineSubscription*>(base);
+        if (self->handler_alive) {
+            self->handler_alive = false;
+            self->storage.handler.~H();
+        }
     }
 
     static void destroy_one(SubscriptionCore* base) noexcept {
         delete static_cast<InlineSubscription*>(base);
     }
 
-    std::optional<H> handler; // emptied when the broker lets go (see release_from_broker)
+    union Storage {
+        Storage() noexcept {}
+        ~Storage() {}
+        H handler;
+    } storage;
 };
 
 /// A subscription whose handler runs from its bounded queue (workers, executor or poll).
@@ -280,7 +299,12 @@ public:
         }
     }
 
-    ~BrokerImpl() override { shutdown(); }
+    ~BrokerImpl() override {
+        shutdown();
+        if (link_ != nullptr) {
+            link_->release();
+        }
+    }
 
     // ---- writers -------------------------------------------------------------------------
 
@@ -346,8 +370,8 @@ public:
             // Outside the lock: handlers running elsewhere may themselves subscribe.
             wait_for_invocations(domain_, &core);
         }
-        if (core.queue != nullptr) {
-            core.queue->cancelled(core, true); // pending messages: discarded and counted
+        if (core.queue() != nullptr) {
+            core.queue()->cancelled(core, true); // pending messages: discarded and counted
             fold_drops(core);
         }
         collect();
@@ -400,8 +424,8 @@ public:
     SubscriptionStats stats(const SubscriptionCore& core) const override {
         std::lock_guard lock(mutex_);
         SubscriptionStats s;
-        if (core.queue != nullptr) {
-            core.queue->stats(core, s);
+        if (core.queue() != nullptr) {
+            core.queue()->stats(core, s);
             s.active = core.is_active();
             s.skipped = core.skipped.load(std::memory_order_relaxed);
             s.errors = core.errors.load(std::memory_order_relaxed);
@@ -535,9 +559,9 @@ public:
             live += (l->counter.load(std::memory_order_relaxed) & ~SubscriberList::closed_bit) -
                     l->base;
             for (std::uint32_t i = 0; i < l->size; ++i) {
-                if (const SubscriptionCore* c = l->items()[i]; c->queue != nullptr) {
+                if (const SubscriptionCore* c = l->items()[i]; c->queue() != nullptr) {
                     SubscriptionStats q;
-                    c->queue->stats(*c, q);
+                    c->queue()->stats(*c, q);
                     live_drops += q.dropped;
                 }
             }
@@ -632,7 +656,7 @@ public:
                     return;
                 }
                 for (std::uint32_t i = 0; i < list->size; ++i) {
-                    if (list->items()[i]->queue != nullptr) {
+                    if (list->items()[i]->queue() != nullptr) {
                         auto* q = static_cast<QueuedCore*>(list->items()[i]);
                         q->add_ref();
                         queues.push_back(q);
@@ -834,13 +858,13 @@ private:
                 continue;
             }
             if constexpr (Pattern) {
-                if (!(*s->type == *d.ops->type)) [[unlikely]] {
+                if (!(s->payload_type() == *d.ops->type)) [[unlikely]] {
                     s->skipped.fetch_add(1, std::memory_order_relaxed);
                     type_mismatches_.fetch_add(1, std::memory_order_relaxed);
                     continue;
                 }
             }
-            receivers += s->deliver(*s, d) ? 1U : 0U;
+            receivers += s->deliver(d) ? 1U : 0U;
         }
         return receivers;
     }
@@ -960,7 +984,7 @@ private:
             core->owner = channel;
             // Set before the list makes the core visible: other threads (its consumer, a
             // failing handler) read it once they can reach the core.
-            core->broker = this->weak_from_this();
+            core->broker = link_locked();
             try {
                 add_to_list_locked(channel->list, core);
             } catch (...) {
@@ -1002,7 +1026,7 @@ private:
         }
         bind_executor_locked(queued_core);
         core->owner = entry;
-        core->broker = this->weak_from_this(); // before the core is visible (attach_exact)
+        core->broker = link_locked(); // before the core is visible (attach_exact)
         try {
             add_to_list_locked(entry->list, core);
         } catch (...) {
@@ -1179,7 +1203,7 @@ private:
     void fold_drops(SubscriptionCore& core) {
         std::lock_guard lock(mutex_);
         SubscriptionStats q;
-        core.queue->stats(core, q);
+        core.queue()->stats(core, q);
         dropped_closed_ += q.dropped;
         static_cast<QueuedCore&>(core).drops_folded = true; // later drops: discarded_after_end
     }
@@ -1195,10 +1219,10 @@ private:
             SubscriptionCore* s = list->items()[i];
             s->add_offered(count);
             s->state.store(SubscriptionState::orphaned, std::memory_order_seq_cst);
-            if (s->queue != nullptr) {
-                s->queue->cancelled(*s, false); // wake receivers: the subscription ended
+            if (s->queue() != nullptr) {
+                s->queue()->cancelled(*s, false); // wake receivers: the subscription ended
                 SubscriptionStats q;
-                s->queue->stats(*s, q);
+                s->queue()->stats(*s, q);
                 dropped_closed_ += q.dropped; // settled: no publish can reach it any more
                 static_cast<QueuedCore*>(s)->drops_folded = true;
             }
@@ -1206,6 +1230,15 @@ private:
         }
         dispatched_closed_ += count;
         garbage.push_back({list, &SubscriberList::destroy, 0});
+    }
+
+    /// The link every subscription of this broker shares (created on first need: the broker
+    /// is owned by a shared_ptr only after its constructor).
+    BrokerLink* link_locked() {
+        if (link_ == nullptr) {
+            link_ = new BrokerLink(this->weak_from_this());
+        }
+        return link_;
     }
 
     void retire_locked(void* object, void (*destroy)(void*) noexcept) {
@@ -1278,6 +1311,7 @@ private:
     std::atomic<std::uint64_t> type_mismatches_{0};
     std::shared_ptr<const std::function<void(const ErrorInfo&)>> hook_;
     RetireList retired_;
+    BrokerLink* link_ = nullptr; // created with the first subscription (writer lock)
     // single_threaded only: nesting depth and what waits for it to reach zero.
     std::size_t depth_ = 0;
     std::vector<RetireList::Entry> deferred_;

@@ -116,10 +116,10 @@ public:
 
 private:
     std::size_t pump(std::size_t max, std::chrono::nanoseconds wait) {
-        if (core_ == nullptr || core_->queue == nullptr) {
+        if (core_ == nullptr || core_->queue() == nullptr) {
             return 0;
         }
-        return core_->queue->pump(*core_, max, wait);
+        return core_->queue()->pump(*core_, max, wait);
     }
 
     void reset() noexcept {
@@ -140,8 +140,8 @@ private:
         SubscriptionStats s;
         const std::uint64_t skipped = core_->skipped.load(std::memory_order_relaxed);
         const std::uint64_t errors = core_->errors.load(std::memory_order_relaxed);
-        if (core_->queue != nullptr) {
-            core_->queue->stats(*core_, s);
+        if (core_->queue() != nullptr) {
+            core_->queue()->stats(*core_, s);
         } else {
             s.delivered = core_->offered_closed.load(std::memory_order_relaxed) - skipped - errors;
         }

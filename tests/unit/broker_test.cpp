@@ -814,3 +814,24 @@ TEST_CASE("counts and sequence numbers stay exact when publisher threads take a 
     CHECK(seen[0].load() == 0);
     CHECK(seen[total + 1].load() == 0);
 }
+
+// Memory per subscription (DESIGN §7: at most 96 bytes on one channel): the subscription is
+// one block holding the handler in place, plus one pointer in its channel's list.
+TEST_CASE("a subscription with a pointer-sized handler is one block of at most 72 bytes",
+          "[broker][memory]") {
+    std::uint64_t sink = 0;
+    auto handler = [s = &sink](const int& v) { *s += static_cast<std::uint64_t>(v); };
+    using Inline = herald::detail::InlineSubscription<int, decltype(handler)>;
+    if constexpr (sizeof(void*) == 8) {
+        CHECK(sizeof(herald::detail::SubscriptionCore) <= 64);
+        CHECK(sizeof(Inline) <= 72);
+    }
+    herald::Broker<int> broker;
+    auto first = broker.subscribe("one", handler);
+    herald_test::AllocationCounter::start();
+    auto second = broker.subscribe("one", handler);
+    const std::size_t allocations = herald_test::AllocationCounter::stop();
+    CHECK(allocations == 2); // the subscription, and the channel's list with one more entry
+    CHECK(broker.publish("one", 1) == 2);
+    CHECK(sink == 2);
+}

@@ -16,6 +16,7 @@
 #include <memory>
 #include <new>
 #include <string_view>
+#include <utility>
 
 HERALD_NAMESPACE_BEGIN
 namespace detail {
@@ -96,22 +97,80 @@ struct QueueHooks {
     void (*cancelled)(SubscriptionCore&, bool discard);
 };
 
+/// What a concrete subscription type supplies: one static table per type, so each
+/// subscription pays one pointer for all of it.
+struct CoreOps {
+    bool (*deliver)(SubscriptionCore&, Delivery&);
+    void (*drop_handler)(SubscriptionCore*) noexcept;
+    void (*destroy)(SubscriptionCore*) noexcept;
+    const TypeKey* type;
+    const QueueHooks* queue; // null for inline delivery
+};
+
+/// A subscription's link to its broker: one per broker, shared by its subscriptions, so a
+/// subscription holds a single pointer. `lock` keeps the broker alive for one call from a
+/// handle; after the broker is gone it yields null.
+struct BrokerLink {
+    explicit BrokerLink(std::weak_ptr<BrokerImplBase> b) noexcept : broker(std::move(b)) {}
+    std::weak_ptr<BrokerImplBase> broker;
+    std::atomic<std::size_t> refs{1}; // the broker's own, plus one per linked subscription
+
+    void add_ref() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
+    void release() noexcept {
+        if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            delete this;
+        }
+    }
+};
+
+/// A counted pointer to a BrokerLink, with the interface of the `std::weak_ptr` it replaces.
+class BrokerRef {
+public:
+    BrokerRef() noexcept = default;
+    BrokerRef(const BrokerRef&) = delete;
+    BrokerRef& operator=(const BrokerRef&) = delete;
+    ~BrokerRef() { reset(); }
+
+    /// Links to `link` (taking a reference).
+    BrokerRef& operator=(BrokerLink* link) noexcept {
+        if (link != nullptr) {
+            link->add_ref();
+        }
+        reset();
+        link_ = link;
+        return *this;
+    }
+    std::shared_ptr<BrokerImplBase> lock() const noexcept {
+        return link_ != nullptr ? link_->broker.lock() : nullptr;
+    }
+    void reset() noexcept {
+        if (BrokerLink* l = std::exchange(link_, nullptr)) {
+            l->release();
+        }
+    }
+
+private:
+    BrokerLink* link_ = nullptr;
+};
+
 /// One subscription. Reference counted: one reference for the handle, one while the broker
-/// lists it. Type-erased through two function pointers set by the concrete subscription.
+/// lists it. Type-erased through a static table of operations set by the concrete type.
+/// Kept small (64 bytes): a channel with a million subscribers holds a million of these.
 struct SubscriptionCore {
     using DeliverFn = bool (*)(SubscriptionCore&, Delivery&);
     using DestroyFn = void (*)(SubscriptionCore*) noexcept;
 
-    SubscriptionCore(DeliverFn deliver_fn, DestroyFn drop_handler_fn, DestroyFn destroy_fn,
-                     const TypeKey& payload_type, bool envelope) noexcept
-        : wants_envelope(envelope), deliver(deliver_fn), drop_handler(drop_handler_fn),
-          destroy(destroy_fn), type(&payload_type) {}
+    SubscriptionCore(const CoreOps& core_ops, bool envelope) noexcept
+        : wants_envelope(envelope), ops(&core_ops) {}
     SubscriptionCore(const SubscriptionCore&) = delete;
     SubscriptionCore& operator=(const SubscriptionCore&) = delete;
 
     bool is_active() const noexcept {
         return state.load(std::memory_order_relaxed) == SubscriptionState::active;
     }
+    const TypeKey& payload_type() const noexcept { return *ops->type; }
+    const QueueHooks* queue() const noexcept { return ops->queue; }
+    bool deliver(Delivery& d) { return ops->deliver(*this, d); }
 
     void add_ref() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
 
@@ -122,7 +181,7 @@ struct SubscriptionCore {
     }
     void release() noexcept {
         if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-            destroy(this);
+            ops->destroy(this);
         }
     }
 
@@ -130,26 +189,23 @@ struct SubscriptionCore {
     /// (and whatever it captured) is destroyed now, even if the handle lives on.
     static void release_from_broker(void* p) noexcept {
         auto* core = static_cast<SubscriptionCore*>(p);
-        core->drop_handler(core);
+        core->ops->drop_handler(core);
         core->release();
     }
 
-    // Hot fields first: the dispatch loop reads state and deliver.
+    // Hot fields first: the dispatch loop reads state and ops.
     std::atomic<SubscriptionState> state{SubscriptionState::active};
     bool wants_envelope;
     bool pattern_subscription = false;
+    bool handler_alive = true; // for concrete types that keep their handler in place
     std::atomic<std::uint32_t> refs{1};
-    DeliverFn deliver;
-    DestroyFn drop_handler;
-    DestroyFn destroy;
-    const TypeKey* type;
-    const QueueHooks* queue = nullptr; // null for inline delivery
+    const CoreOps* ops;
 
     // Identity and ownership. `owner` is the channel or pattern entry whose lists hold this
     // subscription; written under the broker's lock before the subscription is visible.
     const void* owner = nullptr;
     std::uint64_t id = 0;
-    std::weak_ptr<BrokerImplBase> broker;
+    BrokerRef broker;
 
     // Counters. `offered_closed` sums the messages of every replaced list that held this
     // subscription; the current list's share is added when stats are read. Written under the

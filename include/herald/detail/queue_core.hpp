@@ -259,7 +259,8 @@ struct QueuedCore : SubscriptionCore {
 
     QueuedCore(RunFn run_fn, DestroyFn drop_handler_fn, DestroyFn destroy_fn,
                const TypeKey& payload_type, bool envelope, queued opts, bool concurrent_broker)
-        : SubscriptionCore(&deliver_queued, drop_handler_fn, destroy_fn, payload_type, envelope),
+        : SubscriptionCore(own_ops, envelope),
+          own_ops{&deliver_queued, drop_handler_fn, destroy_fn, &payload_type, &queued_hooks()},
           options(std::move(opts)), run(run_fn), concurrent(concurrent_broker) {
         if (options.capacity == 0) {
             throw queue_options_error(
@@ -271,7 +272,6 @@ struct QueuedCore : SubscriptionCore {
         } else {
             ring.emplace(options.capacity);
         }
-        queue = &queued_hooks();
     }
 
     QueuedCore(const QueuedCore&) = delete;
@@ -665,6 +665,7 @@ struct QueuedCore : SubscriptionCore {
         return hooks;
     }
 
+    CoreOps own_ops; // the subscription's operations (queued types build them at run time)
     queued options;
     RunFn run; // null for a mailbox (no handler)
     bool concurrent;
