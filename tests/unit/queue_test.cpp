@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -689,4 +690,108 @@ TEST_CASE("queue: the publish time reaches envelope receivers even when an earli
     auto m = mailbox.try_receive();
     REQUIRE(m.has_value());
     CHECK(m->published_at == stamps[0]); // one publish, one time
+}
+
+TEST_CASE("queue: steady queued publishing allocates nothing once node memory is recycled",
+          "[queue]") {
+    struct Reading {
+        std::uint64_t sequence;
+        double value;
+    };
+    herald::Broker broker;
+    const herald::Topic<Reading> topic{"sensors:steady"};
+    herald::queued q;
+    q.capacity = 64;
+    q.executor = herald::Executor::polled();
+    std::uint64_t sum = 0;
+    auto sub = broker.subscribe(
+        topic, [&](const Reading& r) { sum += r.sequence; }, q);
+    auto publisher = broker.publisher(topic);
+    const auto round = [&](std::uint64_t first) {
+        for (std::uint64_t i = first; i < first + 32; ++i) {
+            publisher.publish(Reading{i, 1.0});
+        }
+        sub.poll();
+    };
+    round(0); // the first round fills this thread's node memory
+    herald_test::AllocationCounter::start();
+    for (std::uint64_t r = 1; r <= 100; ++r) {
+        round(r * 32);
+    }
+    const std::size_t allocations = herald_test::AllocationCounter::stop();
+    CHECK(allocations == 0);
+    CHECK(sub.stats().delivered == 101 * 32);
+    CHECK(sum == (101 * 32) * (101 * 32 - 1) / 2);
+}
+
+TEST_CASE("queue: queued messages outlive the thread that published them", "[queue][threads]") {
+    herald::Broker broker;
+    herald::queued q;
+    q.capacity = 1000;
+    q.executor = herald::Executor::polled();
+    std::vector<std::string> got;
+    auto sub = broker.subscribe(
+        "outlive", [&](const std::string& s) { got.push_back(s); }, q);
+    for (int t = 0; t < 3; ++t) {
+        std::thread([&broker, t] {
+            for (int i = 0; i < 100; ++i) {
+                broker.publish("outlive", std::to_string(t * 100 + i));
+            }
+        }).join();
+        if (t == 1) {
+            sub.drain(50); // some come back while their thread is gone, some later
+        }
+    }
+    sub.poll();
+    REQUIRE(got.size() == 300);
+    for (int i = 0; i < 300; ++i) {
+        CHECK(got[static_cast<std::size_t>(i)] == std::to_string(i));
+    }
+}
+
+TEST_CASE("queue: a channel name of any bytes and length reaches a queued envelope intact",
+          "[queue]") {
+    herald::Broker broker;
+    std::vector<std::string> names{"", std::string("nul\0inside", 10), "short",
+                                   std::string(1000, 'x') + "end"};
+    herald::queued q;
+    q.capacity = 16;
+    q.executor = herald::Executor::polled();
+    std::vector<herald::Mailbox<std::string>> mailboxes;
+    for (const std::string& name : names) {
+        mailboxes.push_back(broker.subscribe(name, q));
+    }
+    for (const std::string& name : names) {
+        broker.publish(name, "payload of " + std::to_string(name.size()));
+    }
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        auto m = mailboxes[i].try_receive();
+        REQUIRE(m);
+        CHECK(m->channel == names[i]);
+        CHECK(m->payload == "payload of " + std::to_string(names[i].size()));
+        CHECK_FALSE(mailboxes[i].try_receive());
+    }
+}
+
+TEST_CASE("queue: an over-aligned payload keeps its alignment in the queue", "[queue]") {
+    struct alignas(64) Wide {
+        int value;
+    };
+    herald::Broker broker;
+    const herald::Topic<Wide> topic{"wide"};
+    herald::queued q;
+    q.executor = herald::Executor::polled();
+    std::vector<int> got;
+    auto sub = broker.subscribe(
+        topic,
+        [&](const Wide& w) {
+            CHECK(reinterpret_cast<std::uintptr_t>(&w) % 64 == 0);
+            got.push_back(w.value);
+        },
+        q);
+    for (int i = 0; i < 4; ++i) {
+        broker.publish(topic, Wide{i});
+    }
+    sub.poll();
+    CHECK(got == std::vector<int>{0, 1, 2, 3});
 }

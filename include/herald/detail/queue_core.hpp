@@ -14,11 +14,13 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <exception>
 #include <list>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,9 +33,184 @@
 HERALD_NAMESPACE_BEGIN
 namespace detail {
 
+/// Memory for queue nodes. Every thread that builds nodes owns an arena of recycled blocks in
+/// a few size classes; a block freed by any thread (a consumer, usually) goes back to the arena
+/// of the thread that allocated it, through a lock-free stack only that thread empties. Steady
+/// state queued delivery then allocates nothing, and the allocator never sees a block freed on
+/// another thread than the one that allocated it (its arena lock would be contended on every
+/// message). An arena outlives its thread until the last of its blocks comes back.
+class NodeArena {
+public:
+    /// What precedes every node in its block.
+    struct alignas(16) Block {
+        Block* next;     // in a free list or the returned stack
+        NodeArena* home; // null: a plain heap block
+        std::uint32_t size_class;
+    };
+    static constexpr std::size_t header = sizeof(Block);
+    static constexpr std::size_t granule = 64;
+    static constexpr std::size_t classes = 8; // blocks of 64 to 512 bytes
+    static constexpr std::size_t max_alignment = alignof(Block);
+    static_assert(header % max_alignment == 0);
+
+    /// A block of at least `bytes` after the header, from this thread's arena when small.
+    static void* allocate(std::size_t bytes) {
+        const std::size_t size_class = (header + bytes - 1) / granule;
+        if (size_class < classes) {
+            if (NodeArena* arena = this_thread()) [[likely]] {
+                return arena->take(static_cast<std::uint32_t>(size_class)) + 1;
+            }
+        }
+        auto* block = static_cast<Block*>(::operator new(header + bytes));
+        block->next = nullptr;
+        block->home = nullptr;
+        block->size_class = 0;
+        return block + 1;
+    }
+
+    /// Gives back what `allocate` returned; any thread.
+    static void deallocate(void* memory) noexcept {
+        Block* block = static_cast<Block*>(memory) - 1;
+        NodeArena* home = block->home;
+        if (home == nullptr) {
+            ::operator delete(block);
+            return;
+        }
+        Block* head = home->returned_.load(std::memory_order_relaxed);
+        do {
+            if (head == closed()) {
+                // The owner has gone: this block is freed here, and the arena with the last.
+                ::operator delete(block);
+                home->leave();
+                return;
+            }
+            block->next = head;
+        } while (!home->returned_.compare_exchange_weak(head, block, std::memory_order_release,
+                                                        std::memory_order_relaxed));
+    }
+
+    NodeArena() = default;
+    NodeArena(const NodeArena&) = delete;
+    NodeArena& operator=(const NodeArena&) = delete;
+
+private:
+    // The owner's side. `out_` counts blocks of this arena not in its free lists: in use, or
+    // back in the returned stack.
+    Block* take(std::uint32_t size_class) {
+        if (free_[size_class] == nullptr) {
+            reclaim();
+        }
+        Block* block = free_[size_class];
+        if (block != nullptr) {
+            free_[size_class] = block->next;
+            --kept_[size_class];
+        } else {
+            block = static_cast<Block*>(::operator new((size_class + 1) * granule));
+            block->home = this;
+            block->size_class = size_class;
+        }
+        ++out_;
+        return block;
+    }
+
+    /// Moves what other threads gave back into the free lists, keeping at most `keep_bytes`
+    /// per size class (the rest goes back to the allocator, from this thread).
+    void reclaim() noexcept {
+        Block* list = returned_.exchange(nullptr, std::memory_order_acquire);
+        while (list != nullptr) {
+            Block* block = list;
+            list = list->next;
+            --out_;
+            const std::uint32_t c = block->size_class;
+            if (kept_[c] * (c + 1) * granule >= keep_bytes) {
+                ::operator delete(block);
+            } else {
+                block->next = free_[c];
+                free_[c] = block;
+                ++kept_[c];
+            }
+        }
+    }
+
+    /// The owning thread ends: frees what it can; the arena lives on while blocks are out.
+    void close() noexcept {
+        Block* list = returned_.exchange(closed(), std::memory_order_acq_rel);
+        while (list != nullptr) {
+            Block* block = std::exchange(list, list->next);
+            ::operator delete(block);
+            --out_;
+        }
+        for (Block*& head : free_) {
+            while (head != nullptr) {
+                ::operator delete(std::exchange(head, head->next));
+            }
+        }
+        // Exactly `out_` blocks will still come back, each calling leave(); `remaining_` may
+        // already be negative from those that came back since the exchange above.
+        const auto out = static_cast<std::int64_t>(out_);
+        if (remaining_.fetch_add(out, std::memory_order_acq_rel) + out == 0) {
+            delete this;
+        }
+    }
+
+    void leave() noexcept {
+        if (remaining_.fetch_sub(1, std::memory_order_acq_rel) - 1 == 0) {
+            delete this;
+        }
+    }
+
+    static Block* closed() noexcept {
+        static Block marker{};
+        return &marker;
+    }
+
+    struct Owner {
+        NodeArena* arena = nullptr;
+        ~Owner() {
+            if (arena != nullptr) {
+                current() = nullptr;
+                gone() = true; // later node allocations on this thread use the heap
+                arena->close();
+            }
+        }
+    };
+    static NodeArena*& current() noexcept {
+        thread_local NodeArena* arena = nullptr;
+        return arena;
+    }
+    static bool& gone() noexcept {
+        thread_local bool value = false;
+        return value;
+    }
+    static NodeArena* this_thread() {
+        NodeArena* arena = current();
+        return arena != nullptr ? arena : first_use();
+    }
+    [[gnu::noinline]] static NodeArena* first_use() {
+        if (gone()) {
+            return nullptr;
+        }
+        thread_local Owner owner;
+        owner.arena = new NodeArena;
+        current() = owner.arena;
+        return owner.arena;
+    }
+
+    static constexpr std::size_t keep_bytes = std::size_t{256} << 10;
+
+    Block* free_[classes] = {};
+    std::size_t kept_[classes] = {};
+    std::size_t out_ = 0;
+    alignas(64) std::atomic<Block*> returned_{nullptr};
+    std::atomic<std::int64_t> remaining_{0};
+};
+
 /// One publish, shared by every queue it went into: the payload, the channel and the time.
+/// The channel's bytes follow the node in its block, so building a node is one allocation
+/// (usually none: see NodeArena) and a copy of the name.
 struct QueueNode {
-    explicit QueueNode(void (*destroy_fn)(QueueNode*) noexcept) noexcept : destroy(destroy_fn) {}
+    QueueNode(void (*destroy_fn)(QueueNode*) noexcept, std::string_view channel_name) noexcept
+        : destroy(destroy_fn), channel(channel_name) {}
     QueueNode(const QueueNode&) = delete;
     QueueNode& operator=(const QueueNode&) = delete;
 
@@ -46,7 +223,7 @@ struct QueueNode {
 
     std::atomic<std::uint32_t> refs{1};
     void (*destroy)(QueueNode*) noexcept;
-    std::string channel;
+    std::string_view channel; // into the node's own block
     std::chrono::system_clock::time_point published_at{};
     const void* payload = nullptr; // points into the derived node
 };
@@ -54,11 +231,53 @@ struct QueueNode {
 template <class T>
 struct TypedQueueNode final : QueueNode {
     template <class U>
-    explicit TypedQueueNode(U&& from) : QueueNode(&destroy_node), value(std::forward<U>(from)) {
+    TypedQueueNode(std::string_view channel_name, U&& from)
+        : QueueNode(&destroy_node, channel_name), value(std::forward<U>(from)) {
         payload = &this->value;
     }
-    static void destroy_node(QueueNode* n) noexcept { delete static_cast<TypedQueueNode*>(n); }
+
+    /// A node holding `from`, with a copy of `channel_name` in the same block.
+    template <class U>
+    static TypedQueueNode* create(std::string_view channel_name, U&& from) {
+        const std::size_t bytes = sizeof(TypedQueueNode) + channel_name.size();
+        void* memory = allocate(bytes);
+        char* name = static_cast<char*>(memory) + sizeof(TypedQueueNode);
+        if (!channel_name.empty()) {
+            std::memcpy(name, channel_name.data(), channel_name.size());
+        }
+        try {
+            return ::new (memory)
+                TypedQueueNode(std::string_view(name, channel_name.size()), std::forward<U>(from));
+        } catch (...) {
+            deallocate(memory);
+            throw;
+        }
+    }
+
+    static void destroy_node(QueueNode* n) noexcept {
+        auto* self = static_cast<TypedQueueNode*>(n);
+        self->~TypedQueueNode();
+        deallocate(self);
+    }
+
     T value;
+
+private:
+    static constexpr bool over_aligned = alignof(TypedQueueNode) > NodeArena::max_alignment;
+    static void* allocate(std::size_t bytes) {
+        if constexpr (over_aligned) {
+            return ::operator new (bytes, std::align_val_t{alignof(TypedQueueNode)});
+        } else {
+            return NodeArena::allocate(bytes);
+        }
+    }
+    static void deallocate(void* memory) noexcept {
+        if constexpr (over_aligned) {
+            ::operator delete (memory, std::align_val_t{alignof(TypedQueueNode)});
+        } else {
+            NodeArena::deallocate(memory);
+        }
+    }
 };
 
 /// Builds the publish's node on first need: moves the payload in when the publisher gave an
@@ -68,16 +287,15 @@ template <class T>
 QueueNode* make_queue_node(Delivery& d) {
     TypedQueueNode<T>* node = nullptr;
     if (d.movable_payload != nullptr) {
-        node = new TypedQueueNode<T>(std::move(*static_cast<T*>(d.movable_payload)));
+        node = TypedQueueNode<T>::create(d.channel, std::move(*static_cast<T*>(d.movable_payload)));
         d.movable_payload = nullptr;
     } else if constexpr (std::is_copy_constructible_v<T>) {
-        node = new TypedQueueNode<T>(*static_cast<const T*>(d.payload));
+        node = TypedQueueNode<T>::create(d.channel, *static_cast<const T*>(d.payload));
     } else {
         // Unreachable: a move-only payload can only be published as an rvalue (Broker's lvalue
         // overloads refuse it at compile time), so it is always movable here.
         std::terminate();
     }
-    node->channel.assign(d.channel.data(), d.channel.size());
     // The clock is read only for receivers of the envelope (see QueuedCore::offer).
     if (d.has_time) {
         node->published_at = d.published_at;
