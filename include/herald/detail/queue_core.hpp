@@ -17,11 +17,13 @@
 #include <cstring>
 #include <deque>
 #include <exception>
+#include <limits>
 #include <list>
 #include <memory>
 #include <mutex>
 #include <new>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -39,21 +41,29 @@ namespace detail {
 /// state queued delivery then allocates nothing, and the allocator never sees a block freed on
 /// another thread than the one that allocated it (its arena lock would be contended on every
 /// message). An arena outlives its thread until the last of its blocks comes back.
-class NodeArena {
+class alignas(64) NodeArena { // its address leaves room for a size class in Block::tag
 public:
-    /// What precedes every node in its block.
+    /// What precedes every node in its block. Arena blocks are aligned to a cache line, so a
+    /// node with a small payload spans as few lines as its size allows.
     struct alignas(16) Block {
-        Block* next;     // in a free list or the returned stack
-        NodeArena* home; // null: a plain heap block
-        std::uint32_t size_class;
+        Block* next;        // in a free list or the returned stack
+        std::uintptr_t tag; // the home arena's address | size class; 0: a plain heap block
+
+        NodeArena* home() const noexcept {
+            return reinterpret_cast<NodeArena*>(tag & ~std::uintptr_t{line - 1});
+        }
+        std::uint32_t size_class() const noexcept {
+            return static_cast<std::uint32_t>(tag & (line - 1));
+        }
     };
     static constexpr std::size_t header = sizeof(Block);
+    static constexpr std::size_t line = 64;
     static constexpr std::size_t granule = 64;
     static constexpr std::size_t classes = 8; // blocks of 64 to 512 bytes
-    static constexpr std::size_t max_alignment = alignof(Block);
-    static_assert(header % max_alignment == 0);
+    static_assert(header == 16 && classes <= line);
 
-    /// A block of at least `bytes` after the header, from this thread's arena when small.
+    /// A block of at least `bytes` after the header (aligned to 16), from this thread's arena
+    /// when small.
     static void* allocate(std::size_t bytes) {
         const std::size_t size_class = (header + bytes - 1) / granule;
         if (size_class < classes) {
@@ -63,24 +73,23 @@ public:
         }
         auto* block = static_cast<Block*>(::operator new(header + bytes));
         block->next = nullptr;
-        block->home = nullptr;
-        block->size_class = 0;
+        block->tag = 0;
         return block + 1;
     }
 
     /// Gives back what `allocate` returned; any thread.
     static void deallocate(void* memory) noexcept {
         Block* block = static_cast<Block*>(memory) - 1;
-        NodeArena* home = block->home;
-        if (home == nullptr) {
+        if (block->tag == 0) {
             ::operator delete(block);
             return;
         }
+        NodeArena* home = block->home();
         Block* head = home->returned_.load(std::memory_order_relaxed);
         do {
             if (head == closed()) {
                 // The owner has gone: this block is freed here, and the arena with the last.
-                ::operator delete(block);
+                free_block(block);
                 home->leave();
                 return;
             }
@@ -95,7 +104,8 @@ public:
 
 private:
     // The owner's side. `out_` counts blocks of this arena not in its free lists: in use, or
-    // back in the returned stack.
+    // back in the returned stack; `out_by_class_` the same per size class, and `peak_` its
+    // highest value, which bounds what a free list keeps.
     Block* take(std::uint32_t size_class) {
         if (free_[size_class] == nullptr) {
             reclaim();
@@ -105,25 +115,33 @@ private:
             free_[size_class] = block->next;
             --kept_[size_class];
         } else {
-            block = static_cast<Block*>(::operator new((size_class + 1) * granule));
-            block->home = this;
-            block->size_class = size_class;
+            block = static_cast<Block*>(
+                ::operator new ((size_class + 1) * granule, std::align_val_t{line}));
+            block->tag = reinterpret_cast<std::uintptr_t>(this) | size_class;
         }
         ++out_;
+        if (++out_by_class_[size_class] > peak_[size_class]) {
+            peak_[size_class] = out_by_class_[size_class];
+        }
         return block;
     }
 
-    /// Moves what other threads gave back into the free lists, keeping at most `keep_bytes`
-    /// per size class (the rest goes back to the allocator, from this thread).
+    /// Moves what other threads gave back into the free lists. A list keeps as many blocks as
+    /// were ever out at once (a full queue's worth, typically: that memory was needed and
+    /// will be again), at least `keep_min_bytes` and at most `keep_max_bytes` of them; the
+    /// rest goes back to the allocator, from this thread.
     void reclaim() noexcept {
         Block* list = returned_.exchange(nullptr, std::memory_order_acquire);
         while (list != nullptr) {
             Block* block = list;
             list = list->next;
             --out_;
-            const std::uint32_t c = block->size_class;
-            if (kept_[c] * (c + 1) * granule >= keep_bytes) {
-                ::operator delete(block);
+            const std::uint32_t c = block->size_class();
+            --out_by_class_[c];
+            const std::size_t kept_bytes = kept_[c] * (c + 1) * granule;
+            if (kept_bytes >= keep_max_bytes ||
+                (kept_[c] >= peak_[c] && kept_bytes >= keep_min_bytes)) {
+                free_block(block);
             } else {
                 block->next = free_[c];
                 free_[c] = block;
@@ -137,12 +155,12 @@ private:
         Block* list = returned_.exchange(closed(), std::memory_order_acq_rel);
         while (list != nullptr) {
             Block* block = std::exchange(list, list->next);
-            ::operator delete(block);
+            free_block(block);
             --out_;
         }
         for (Block*& head : free_) {
             while (head != nullptr) {
-                ::operator delete(std::exchange(head, head->next));
+                free_block(std::exchange(head, head->next));
             }
         }
         // Exactly `out_` blocks will still come back, each calling leave(); `remaining_` may
@@ -157,6 +175,10 @@ private:
         if (remaining_.fetch_sub(1, std::memory_order_acq_rel) - 1 == 0) {
             delete this;
         }
+    }
+
+    static void free_block(Block* block) noexcept {
+        ::operator delete (block, std::align_val_t{line});
     }
 
     static Block* closed() noexcept {
@@ -196,21 +218,25 @@ private:
         return owner.arena;
     }
 
-    static constexpr std::size_t keep_bytes = std::size_t{256} << 10;
+    static constexpr std::size_t keep_min_bytes = std::size_t{256} << 10;
+    static constexpr std::size_t keep_max_bytes = std::size_t{8} << 20;
 
     Block* free_[classes] = {};
     std::size_t kept_[classes] = {};
+    std::size_t out_by_class_[classes] = {};
+    std::size_t peak_[classes] = {};
     std::size_t out_ = 0;
     alignas(64) std::atomic<Block*> returned_{nullptr};
     std::atomic<std::int64_t> remaining_{0};
 };
 
 /// One publish, shared by every queue it went into: the payload, the channel and the time.
-/// The channel's bytes follow the node in its block, so building a node is one allocation
-/// (usually none: see NodeArena) and a copy of the name.
+/// One block holds the node, then the channel's bytes, then the payload, so building it is
+/// one allocation (usually none: see NodeArena) and a 64-byte payload with a short channel
+/// name fits in two cache lines with the block's header.
 struct QueueNode {
-    QueueNode(void (*destroy_fn)(QueueNode*) noexcept, std::string_view channel_name) noexcept
-        : destroy(destroy_fn), channel(channel_name) {}
+    QueueNode(void (*destroy_fn)(QueueNode*) noexcept, std::uint32_t channel_bytes) noexcept
+        : channel_size(channel_bytes), destroy(destroy_fn) {}
     QueueNode(const QueueNode&) = delete;
     QueueNode& operator=(const QueueNode&) = delete;
 
@@ -221,62 +247,62 @@ struct QueueNode {
         }
     }
 
+    /// The channel the message was published on.
+    std::string_view channel() const noexcept {
+        return {reinterpret_cast<const char*>(this + 1), channel_size};
+    }
+
     std::atomic<std::uint32_t> refs{1};
+    std::uint32_t channel_size;
     void (*destroy)(QueueNode*) noexcept;
-    std::string_view channel; // into the node's own block
     std::chrono::system_clock::time_point published_at{};
-    const void* payload = nullptr; // points into the derived node
+    const void* payload = nullptr; // in the same block, after the channel
 };
 
+/// Builds and destroys the nodes of payload type `T`.
 template <class T>
-struct TypedQueueNode final : QueueNode {
-    template <class U>
-    TypedQueueNode(std::string_view channel_name, U&& from)
-        : QueueNode(&destroy_node, channel_name), value(std::forward<U>(from)) {
-        payload = &this->value;
-    }
-
+struct TypedQueueNode {
     /// A node holding `from`, with a copy of `channel_name` in the same block.
     template <class U>
-    static TypedQueueNode* create(std::string_view channel_name, U&& from) {
-        const std::size_t bytes = sizeof(TypedQueueNode) + channel_name.size();
-        void* memory = allocate(bytes);
-        char* name = static_cast<char*>(memory) + sizeof(TypedQueueNode);
-        if (!channel_name.empty()) {
-            std::memcpy(name, channel_name.data(), channel_name.size());
+    static QueueNode* create(std::string_view channel_name, U&& from) {
+        if (channel_name.size() > std::numeric_limits<std::uint32_t>::max()) [[unlikely]] {
+            throw std::length_error("herald: a channel name of 4 GiB or more cannot be queued");
         }
+        const auto name_size = static_cast<std::uint32_t>(channel_name.size());
+        // Blocks are aligned to 16; more is made up for by padding before the payload.
+        constexpr std::size_t padding = alignof(T) > 16 ? alignof(T) - 16 : 0;
+        void* memory = NodeArena::allocate(payload_offset(name_size) + padding + sizeof(T));
+        char* name = static_cast<char*>(memory) + sizeof(QueueNode);
+        if (name_size != 0) {
+            std::memcpy(name, channel_name.data(), name_size);
+        }
+        void* place = align_up(static_cast<char*>(memory) + payload_offset(name_size));
         try {
-            return ::new (memory)
-                TypedQueueNode(std::string_view(name, channel_name.size()), std::forward<U>(from));
+            ::new (place) T(std::forward<U>(from));
         } catch (...) {
-            deallocate(memory);
+            NodeArena::deallocate(memory);
             throw;
         }
+        auto* node = ::new (memory) QueueNode(&destroy_node, name_size);
+        node->payload = place;
+        return node;
     }
 
-    static void destroy_node(QueueNode* n) noexcept {
-        auto* self = static_cast<TypedQueueNode*>(n);
-        self->~TypedQueueNode();
-        deallocate(self);
+    static void destroy_node(QueueNode* node) noexcept {
+        static_cast<const T*>(node->payload)->~T();
+        node->~QueueNode();
+        NodeArena::deallocate(node);
     }
-
-    T value;
 
 private:
-    static constexpr bool over_aligned = alignof(TypedQueueNode) > NodeArena::max_alignment;
-    static void* allocate(std::size_t bytes) {
-        if constexpr (over_aligned) {
-            return ::operator new (bytes, std::align_val_t{alignof(TypedQueueNode)});
-        } else {
-            return NodeArena::allocate(bytes);
-        }
+    static constexpr std::size_t payload_offset(std::size_t name_size) noexcept {
+        const std::size_t a = alignof(T) < 16 ? alignof(T) : 16;
+        return (sizeof(QueueNode) + name_size + a - 1) / a * a;
     }
-    static void deallocate(void* memory) noexcept {
-        if constexpr (over_aligned) {
-            ::operator delete (memory, std::align_val_t{alignof(TypedQueueNode)});
-        } else {
-            NodeArena::deallocate(memory);
-        }
+    static void* align_up(char* p) noexcept {
+        const auto address = reinterpret_cast<std::uintptr_t>(p);
+        const std::uintptr_t a = alignof(T);
+        return p + ((a - address % a) % a);
     }
 };
 
@@ -285,7 +311,7 @@ private:
 /// later receiver of this publish (inline or queued) shares it.
 template <class T>
 QueueNode* make_queue_node(Delivery& d) {
-    TypedQueueNode<T>* node = nullptr;
+    QueueNode* node = nullptr;
     if (d.movable_payload != nullptr) {
         node = TypedQueueNode<T>::create(d.channel, std::move(*static_cast<T*>(d.movable_payload)));
         d.movable_payload = nullptr;
@@ -420,7 +446,7 @@ public:
     PushResult push(const QueueItem& item) {
         PushResult result;
         std::lock_guard lock(mutex_);
-        const std::string_view key = item.node->channel;
+        const std::string_view key = item.node->channel();
         if (auto found = index_.find(key); found != index_.end()) {
             QueueNode* old = found->second->node;
             order_.erase(found->second);
@@ -429,13 +455,13 @@ public:
             result.replaced = true;
         } else if (order_.size() >= capacity_) {
             QueueItem oldest = order_.front();
-            index_.erase(std::string_view(oldest.node->channel));
+            index_.erase(std::string_view(oldest.node->channel()));
             order_.pop_front();
             oldest.node->release();
             result.evicted = true;
         }
         order_.push_back(item);
-        index_.emplace(std::string_view(order_.back().node->channel), std::prev(order_.end()));
+        index_.emplace(std::string_view(order_.back().node->channel()), std::prev(order_.end()));
         return result;
     }
 
@@ -445,7 +471,7 @@ public:
             return false;
         }
         out = order_.front();
-        index_.erase(std::string_view(out.node->channel));
+        index_.erase(std::string_view(out.node->channel()));
         order_.pop_front();
         return true;
     }
@@ -692,11 +718,11 @@ struct QueuedCore : SubscriptionCore {
         Delivery d;
         d.kind = pattern_subscription ? MessageKind::pmessage : MessageKind::message;
         d.pattern = pattern_text;
-        d.channel = item.node->channel;
+        d.channel = item.node->channel();
         d.payload = item.node->payload;
         d.broker = holder.get(); // no payload ops: no dead letter for a message never handled
         try {
-            throw dispatch_depth_error(item.node->channel, max_dispatch_depth);
+            throw dispatch_depth_error(item.node->channel(), max_dispatch_depth);
         } catch (...) {
             holder->handler_failed(*this, d);
         }
