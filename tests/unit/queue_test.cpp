@@ -795,3 +795,49 @@ TEST_CASE("queue: an over-aligned payload keeps its alignment in the queue", "[q
     sub.poll();
     CHECK(got == std::vector<int>{0, 1, 2, 3});
 }
+
+TEST_CASE("queue: a busy subscription lets another one run on a single worker between batches",
+          "[queue][threads]") {
+    herald::BrokerOptions options;
+    options.workers = 1;
+    herald::Broker broker(options);
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool other_published = false;
+    std::atomic<bool> busy_started{false};
+    std::atomic<int> busy_seen{0};
+    std::atomic<int> busy_seen_when_other_ran{-1};
+    herald::queued q;
+    q.capacity = 4096;
+    auto busy = broker.subscribe(
+        "busy",
+        [&](const std::string&) {
+            if (busy_seen.fetch_add(1) == 0) {
+                // Hold the only worker until the other subscription is waiting for it.
+                busy_started = true;
+                std::unique_lock lock(mutex);
+                cv.wait(lock, [&] { return other_published; });
+            }
+        },
+        q);
+    auto other = broker.subscribe(
+        "other", [&](const std::string&) { busy_seen_when_other_ran = busy_seen.load(); }, q);
+    for (int i = 0; i < 2000; ++i) {
+        broker.publish("busy", "x");
+    }
+    while (!busy_started) {
+        std::this_thread::yield();
+    }
+    broker.publish("other", "y");
+    {
+        std::lock_guard lock(mutex);
+        other_published = true;
+    }
+    cv.notify_all();
+    while (busy_seen < 2000 || busy_seen_when_other_ran < 0) { // both on the worker, not
+        std::this_thread::yield();                             // in shutdown's drain
+    }
+    CHECK(busy_seen == 2000);
+    CHECK(busy_seen_when_other_ran > 0);
+    CHECK(busy_seen_when_other_ran < 2000); // not made to wait for the whole backlog
+}
