@@ -841,3 +841,35 @@ TEST_CASE("queue: a busy subscription lets another one run on a single worker be
     CHECK(busy_seen_when_other_ran > 0);
     CHECK(busy_seen_when_other_ran < 2000); // not made to wait for the whole backlog
 }
+
+TEST_CASE("queue: a queue of any capacity keeps order and its bound across many wrap-arounds",
+          "[queue]") {
+    for (const std::size_t capacity : {1U, 2U, 3U, 5U, 8U, 10U, 64U}) {
+        herald::Broker broker;
+        const herald::Topic<int> topic{"wrap"};
+        herald::queued q;
+        q.capacity = capacity;
+        q.executor = herald::Executor::polled();
+        std::vector<int> got;
+        auto sub = broker.subscribe(
+            topic, [&](const int& v) { got.push_back(v); }, q);
+        int next = 0;
+        std::vector<int> expected;
+        std::uint64_t dropped = 0;
+        for (int round = 0; round < 50; ++round) {
+            const std::size_t burst = (static_cast<std::size_t>(round) % (capacity + 2)) + 1;
+            for (std::size_t i = 0; i < burst; ++i, ++next) {
+                if (i < capacity) {
+                    expected.push_back(next);
+                } else {
+                    ++dropped;
+                }
+                broker.publish(topic, next);
+            }
+            CHECK(sub.stats().queued == std::min(burst, capacity));
+            sub.poll();
+        }
+        CHECK(got == expected);
+        CHECK(sub.stats().dropped == dropped);
+    }
+}
