@@ -846,6 +846,9 @@ struct QueuedCore : SubscriptionCore {
                 }
                 cpu_relax(); // fewer reads of the producers' cursor while it is being written
             }
+            if (others_waiting()) {
+                return false; // another subscription needs this thread more
+            }
             now = std::chrono::steady_clock::now();
         } while (now < until);
         if (busy) {
@@ -855,7 +858,7 @@ struct QueuedCore : SubscriptionCore {
                 if (size() != 0) {
                     return true;
                 }
-            } while (std::chrono::steady_clock::now() < yield_until);
+            } while (!others_waiting() && std::chrono::steady_clock::now() < yield_until);
         }
         return false;
     }
