@@ -797,8 +797,16 @@ struct QueuedCore : SubscriptionCore {
                 schedule();
                 return;
             }
-            if (spin && spin_for_work(streak >= busy_streak)) {
-                continue;
+            if (spin) {
+                const Waited waited = spin_for_work(streak >= busy_streak);
+                if (waited == Waited::long_wait) {
+                    // A gap the short spin did not cover: count afresh, so that a slow steady
+                    // stream, after one burst, parks between messages again.
+                    streak = 0;
+                }
+                if (waited != Waited::in_vain) {
+                    continue;
+                }
             }
             if (!finish_turn()) {
                 return;
@@ -835,19 +843,22 @@ struct QueuedCore : SubscriptionCore {
     /// 20 µs spin kept the consumer from ever sleeping, and on a busy machine the thread that
     /// never sleeps is the one preempted (W4 latency p50 7.7 µs with it, 2.8 µs with 2 µs).
     /// Longer (yielding, so a publisher on the same core still runs) after a busy one, where
-    /// a short spin parked and was woken again thousands of times per million messages.
-    bool spin_for_work(bool busy) const {
+    /// a short spin parked and was woken again thousands of times per million messages. Not
+    /// for a slow stream: a consumer that never sleeps is preempted for whole scheduler ticks
+    /// on a busy machine (W4 latency p99 of 4 ms when a burst left it yielding for good).
+    enum class Waited : std::uint8_t { in_vain, short_wait, long_wait };
+    Waited spin_for_work(bool busy) const {
         auto now = std::chrono::steady_clock::now();
         const auto until = now + spin_before_parking;
         do {
             for (int i = 0; i < 64; ++i) {
                 if (size() != 0) {
-                    return true;
+                    return Waited::short_wait;
                 }
                 cpu_relax(); // fewer reads of the producers' cursor while it is being written
             }
             if (others_waiting()) {
-                return false; // another subscription needs this thread more
+                return Waited::in_vain; // another subscription needs this thread more
             }
             now = std::chrono::steady_clock::now();
         } while (now < until);
@@ -856,11 +867,11 @@ struct QueuedCore : SubscriptionCore {
             do {
                 std::this_thread::yield();
                 if (size() != 0) {
-                    return true;
+                    return Waited::long_wait;
                 }
             } while (!others_waiting() && std::chrono::steady_clock::now() < yield_until);
         }
-        return false;
+        return Waited::in_vain;
     }
 
     /// poll()/drain()/wait_for() on the subscriber's own thread.
