@@ -203,7 +203,7 @@ struct QueuedSubscription final : QueuedCore {
             self.pattern_subscription ? MessageKind::pmessage : MessageKind::message;
         try {
             if constexpr (envelope) {
-                (*self.handler)(Message<T>{kind, self.pattern_text, item.node->channel, payload,
+                (*self.handler)(Message<T>{kind, self.pattern_text, item.node->channel(), payload,
                                            item.sequence, item.node->published_at});
             } else {
                 (*self.handler)(payload);
@@ -214,7 +214,7 @@ struct QueuedSubscription final : QueuedCore {
                 Delivery d;
                 d.kind = kind;
                 d.pattern = self.pattern_text;
-                d.channel = item.node->channel;
+                d.channel = item.node->channel();
                 d.payload = &payload;
                 d.ops = &payload_ops<T>;
                 d.broker = owner.get();

@@ -24,7 +24,7 @@ public:
     Envelope(detail::QueuedCore& core, const detail::QueueItem& item) noexcept
         : Message<T>{core.pattern_subscription ? MessageKind::pmessage : MessageKind::message,
                      core.pattern_text,
-                     item.node->channel,
+                     item.node->channel(),
                      *static_cast<const T*>(item.node->payload),
                      item.sequence,
                      item.node->published_at},

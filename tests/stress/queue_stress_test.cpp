@@ -7,6 +7,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -178,4 +179,87 @@ TEST_CASE("stress: four publishers, four queued subscribers and subscription chu
     const auto st = s4.stats();
     CHECK(st.delivered + st.dropped == total); // nothing lost silently
     CHECK(st.drops.oldest == st.dropped);
+}
+
+TEST_CASE("stress: consumers that keep parking and waking lose no message", "[stress][queue]") {
+    // Publishers pause now and then so the worker and the mailbox receiver give up waiting and
+    // park between messages: a lost wake-up would leave a message queued and the count short.
+    constexpr int publishers = 2;
+    constexpr int per_publisher = 3000;
+    herald::BrokerOptions options;
+    options.workers = 1;
+    herald::Broker<Tick> broker(options);
+    herald::queued q;
+    q.capacity = 64;
+    q.overflow = herald::Overflow::block;
+    q.block_timeout = std::chrono::seconds(30);
+    std::atomic<int> on_worker{0};
+    auto sub = broker.subscribe(
+        "wake", [&](const Tick&) { on_worker.fetch_add(1); }, q);
+    herald::Mailbox<Tick> mailbox = broker.subscribe("wake", q);
+    std::thread receiver([&] {
+        int received = 0;
+        while (received < publishers * per_publisher) {
+            if (mailbox.receive_for(std::chrono::seconds(30))) {
+                ++received;
+            } else {
+                break; // a lost wake-up: the count below says so
+            }
+        }
+        CHECK(received == publishers * per_publisher);
+    });
+    std::vector<std::thread> threads;
+    for (int p = 0; p < publishers; ++p) {
+        threads.emplace_back([&broker, p] {
+            for (int i = 0; i < per_publisher; ++i) {
+                broker.publish("wake", Tick{p, i});
+                if (i % 7 == 0) {
+                    std::this_thread::sleep_for(std::chrono::microseconds(i % 3 == 0 ? 50 : 5));
+                }
+            }
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    receiver.join();
+    broker.shutdown(herald::ShutdownMode::drain);
+    CHECK(on_worker == publishers * per_publisher);
+    CHECK(sub.stats().dropped == 0);
+}
+
+TEST_CASE("stress: short-lived publisher threads whose messages are consumed after they end",
+          "[stress][queue]") {
+    // Each publisher thread's queue nodes come from memory it owns; the thread ends while the
+    // worker still holds some of them, and they must be freed once (ASan, TSan).
+    herald::BrokerOptions options;
+    options.workers = 2;
+    herald::Broker<Tick> broker(options);
+    herald::queued q;
+    q.capacity = 100000;
+    std::atomic<int> received{0};
+    auto slow = broker.subscribe(
+        "short", [&](const Tick&) { received.fetch_add(1); }, q);
+    auto quick = broker.subscribe(
+        "short", [&](const Tick&) { received.fetch_add(1); }, q);
+    constexpr int rounds = 40;
+    constexpr int per_thread = 500;
+    for (int r = 0; r < rounds; ++r) {
+        std::thread a([&broker, r] {
+            for (int i = 0; i < per_thread; ++i) {
+                broker.publish("short", Tick{r, i});
+            }
+        });
+        std::thread b([&broker, r] {
+            for (int i = 0; i < per_thread; ++i) {
+                broker.publish("short", Tick{r, i});
+            }
+        });
+        a.join();
+        b.join();
+    }
+    broker.shutdown(herald::ShutdownMode::drain);
+    CHECK(received == 2 * rounds * 2 * per_thread);
+    CHECK(slow.stats().dropped == 0);
+    CHECK(quick.stats().dropped == 0);
 }
