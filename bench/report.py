@@ -44,7 +44,10 @@ class Stat:
 def load_runs(path):
     """{(workload, parameter, implementation): {metric: Stat}} from a Google Benchmark JSON."""
     with open(path) as f:
-        data = json.load(f)
+        text = f.read()
+    # A filter (HERALD_BENCH_FILTER) that matches none of a binary's benchmarks leaves its
+    # output empty: that binary simply contributes no rows.
+    data = json.loads(text) if text.strip() else {"benchmarks": []}
     samples = defaultdict(lambda: defaultdict(list))
     for b in data["benchmarks"]:
         if b.get("run_type") != "iteration" or b.get("error_occurred"):
@@ -387,6 +390,8 @@ def main():
           "",
           "## Headline", "", sections[0], "",
           "## Targets (DESIGN.md §7)", "", targets.markdown(), "",
+          "Why each missed target is missed, with the profiles: "
+          "[bench/ANALYSIS.md](ANALYSIS.md).", "",
           "## Per workload", ""] + [d for d in detail if d]
     if errors_a or errors_b:
         md += ["## Errors", ""] + [f"- {e}" for e in errors_a + errors_b] + [""]
