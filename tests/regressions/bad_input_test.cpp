@@ -2,7 +2,7 @@
 // move-only payloads. Each gives a clear error or works, and loses nothing.
 #include <herald/herald.hpp>
 
-#include "regression_support.hpp"
+#include "test_helpers.hpp"
 #include "test_catch.hpp"
 
 #include <algorithm>

@@ -10,7 +10,7 @@
 #include <herald/herald.hpp>
 
 #include "counting.hpp"
-#include "regression_support.hpp"
+#include "test_helpers.hpp"
 #include "test_catch.hpp"
 
 #include <algorithm>

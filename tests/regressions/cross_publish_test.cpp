@@ -7,7 +7,7 @@
 // herald holds no lock while a handler runs, so neither order can block the other.
 #include <herald/herald.hpp>
 
-#include "regression_support.hpp"
+#include "test_helpers.hpp"
 #include "test_catch.hpp"
 
 #include <atomic>

@@ -7,7 +7,7 @@
 // and even when it was made on another thread.
 #include <herald/herald.hpp>
 
-#include "regression_support.hpp"
+#include "test_helpers.hpp"
 #include "test_catch.hpp"
 
 #include <atomic>

@@ -8,7 +8,7 @@
 // the failed one.
 #include <herald/herald.hpp>
 
-#include "regression_support.hpp"
+#include "test_helpers.hpp"
 #include "test_catch.hpp"
 
 #include <algorithm>

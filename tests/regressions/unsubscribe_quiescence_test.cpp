@@ -10,7 +10,7 @@
 // observers below let ASan and TSan see any invocation that outlives its unsubscribe.
 #include <herald/herald.hpp>
 
-#include "regression_support.hpp"
+#include "test_helpers.hpp"
 #include "test_catch.hpp"
 
 #include <atomic>

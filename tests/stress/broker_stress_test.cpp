@@ -12,7 +12,7 @@
 //   (delivered + errors + still queued + dropped after acceptance).
 #include <herald/herald.hpp>
 
-#include "../regressions/regression_support.hpp"
+#include "test_helpers.hpp"
 #include "test_catch.hpp"
 
 #include <array>

@@ -8,7 +8,7 @@
 // make the window likely, never certain.
 #include <herald/herald.hpp>
 
-#include "../regressions/regression_support.hpp"
+#include "test_helpers.hpp"
 #include "test_catch.hpp"
 
 #include <atomic>

@@ -4,6 +4,7 @@
 #include <herald/herald.hpp>
 
 #include "test_catch.hpp"
+#include "test_helpers.hpp"
 
 #include <array>
 #include <atomic>
@@ -38,52 +39,10 @@ struct OrderCheck {
     }
 };
 
-class Pool {
+/// The user's executor of the stress test: two threads.
+class Pool : public herald_test::ThreadPool {
 public:
-    Pool() {
-        for (int i = 0; i < 2; ++i) {
-            threads_.emplace_back([this] { work(); });
-        }
-    }
-    ~Pool() {
-        {
-            std::lock_guard lock(mutex_);
-            stopping_ = true;
-        }
-        cv_.notify_all();
-        for (auto& t : threads_) {
-            t.join();
-        }
-    }
-    void execute(std::function<void()> task) {
-        {
-            std::lock_guard lock(mutex_);
-            tasks_.push_back(std::move(task));
-        }
-        cv_.notify_one();
-    }
-
-private:
-    void work() {
-        for (;;) {
-            std::function<void()> task;
-            {
-                std::unique_lock lock(mutex_);
-                cv_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
-                if (tasks_.empty()) {
-                    return;
-                }
-                task = std::move(tasks_.front());
-                tasks_.pop_front();
-            }
-            task();
-        }
-    }
-    std::mutex mutex_;
-    std::condition_variable cv_;
-    std::deque<std::function<void()>> tasks_;
-    bool stopping_ = false;
-    std::vector<std::thread> threads_;
+    Pool() : ThreadPool(2) {}
 };
 
 } // namespace

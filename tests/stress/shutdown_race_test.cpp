@@ -11,7 +11,7 @@
 // object is a race on the object, undefined as for any C++ object, and not tested.
 #include <herald/herald.hpp>
 
-#include "../regressions/regression_support.hpp"
+#include "test_helpers.hpp"
 #include "test_catch.hpp"
 
 #include <atomic>

@@ -3,6 +3,7 @@
 #include <herald/herald.hpp>
 
 #include "counting.hpp"
+#include "test_helpers.hpp"
 #include "test_catch.hpp"
 
 #include <atomic>
@@ -20,54 +21,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// A small thread pool standing in for a user's executor (asio, a job system...).
-class ThreadPool {
-public:
-    explicit ThreadPool(int threads) {
-        for (int i = 0; i < threads; ++i) {
-            threads_.emplace_back([this] { work(); });
-        }
-    }
-    ~ThreadPool() {
-        {
-            std::lock_guard lock(mutex_);
-            stopping_ = true;
-        }
-        cv_.notify_all();
-        for (auto& t : threads_) {
-            t.join();
-        }
-    }
-    void execute(std::function<void()> task) {
-        {
-            std::lock_guard lock(mutex_);
-            tasks_.push_back(std::move(task));
-        }
-        cv_.notify_one();
-    }
-
-private:
-    void work() {
-        for (;;) {
-            std::function<void()> task;
-            {
-                std::unique_lock lock(mutex_);
-                cv_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
-                if (tasks_.empty()) {
-                    return;
-                }
-                task = std::move(tasks_.front());
-                tasks_.pop_front();
-            }
-            task();
-        }
-    }
-    std::mutex mutex_;
-    std::condition_variable cv_;
-    std::deque<std::function<void()>> tasks_;
-    bool stopping_ = false;
-    std::vector<std::thread> threads_;
-};
+using herald_test::ThreadPool;
 
 herald::queued manual_queue(herald::ManualExecutor& executor, std::size_t capacity,
                             herald::Overflow overflow) {

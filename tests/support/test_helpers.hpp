@@ -1,5 +1,5 @@
 #pragma once
-// Helpers shared by the regression tests (tests/regressions/) and the stress tests: a one-shot
+// Helpers shared by the unit, regression and stress tests: a one-shot
 // gate, a small thread pool standing in for a user's executor, and the process's live heap bytes
 // for "memory does not grow" checks.
 
