@@ -2,6 +2,7 @@
 #include <herald/herald.hpp>
 
 #include "counting.hpp"
+#include "test_helpers.hpp"
 #include "test_catch.hpp"
 
 #include <algorithm>
@@ -35,26 +36,7 @@ struct Other {
     int value = 0;
 };
 
-/// A one-shot gate: threads wait until it opens.
-class Gate {
-public:
-    void open() {
-        {
-            std::lock_guard lock(mutex_);
-            open_ = true;
-        }
-        cv_.notify_all();
-    }
-    void wait() {
-        std::unique_lock lock(mutex_);
-        cv_.wait(lock, [&] { return open_; });
-    }
-
-private:
-    std::mutex mutex_;
-    std::condition_variable cv_;
-    bool open_ = false;
-};
+using herald_test::Gate;
 
 } // namespace
 
