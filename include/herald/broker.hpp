@@ -276,6 +276,11 @@ struct PatternEntry {
     std::size_t position = 0; // in BrokerImpl::pattern_entries_ (writer lock)
 };
 
+/// Stands in for the dispatch mark in a single-threaded broker, which keeps none.
+struct NoDispatchSlot {
+    explicit NoDispatchSlot(ThreadRecord*) noexcept {}
+};
+
 inline std::size_t hash_channel(std::string_view name) noexcept {
     return std::hash<std::string_view>{}(name);
 }
@@ -809,12 +814,7 @@ private:
     HERALD_ALWAYS_INLINE std::size_t dispatch_list(ThreadRecord* record,
                                                    std::atomic<SubscriberList*>& head, Delivery& d,
                                                    const Channel* channel) {
-        std::conditional_t<concurrent, std::optional<DispatchSlot>, char> slot{};
-        if constexpr (concurrent) {
-            slot.emplace(*record);
-        } else {
-            (void)record;
-        }
+        std::conditional_t<concurrent, DispatchSlot, NoDispatchSlot> slot(record);
         SubscriberList* list = head.load(std::memory_order_acquire);
         if (list == nullptr) {
             return 0;
@@ -826,7 +826,7 @@ private:
         }
         std::uint64_t position = 0;
         if constexpr (concurrent) {
-            position = count_publish(*record, *slot, *list);
+            position = count_publish(*record, slot, *list);
         } else {
             position = bump(list->counter);
         }
@@ -851,7 +851,7 @@ private:
         for (std::uint32_t i = 0; i < n; ++i) {
             SubscriptionCore* s = items[i];
             if constexpr (concurrent) {
-                slot->enter(s); // before the active check: unsubscribe(s) waits for this call
+                slot.enter(s); // before the active check: unsubscribe(s) waits for this call
             }
             if (!s->is_active()) [[unlikely]] {
                 s->skipped.fetch_add(1, std::memory_order_relaxed);
@@ -895,7 +895,7 @@ private:
                 return nullptr;
             }
             if constexpr (concurrent) {
-                position = count_publish(*record, *slot, *next);
+                position = count_publish(*record, slot, *next);
             } else {
                 (void)record;
                 (void)slot;

@@ -307,6 +307,8 @@ public:
     DispatchSlot& operator=(const DispatchSlot&) = delete;
     ~DispatchSlot() { record_.slots[level_].store(0, std::memory_order_release); }
 
+    /// Same, for a dispatch that has the record as a pointer (never null here).
+    explicit DispatchSlot(ThreadRecord* record) noexcept : DispatchSlot(*record) {}
     /// Marks `target` as the subscription this level is about to invoke. Must precede the
     /// check of its active flag.
     HERALD_SLOT_INLINE void enter(const void* target) noexcept {
