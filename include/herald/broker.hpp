@@ -775,7 +775,9 @@ private:
     }
 
     std::size_t dispatch_patterns(ThreadRecord* record, std::string_view name, Delivery& d) {
-        std::vector<PatternEntry*>& matched = match_buffer(record);
+        std::vector<PatternEntry*> late; // used only after thread-local destruction
+        std::vector<PatternEntry*>* buffer = match_buffer();
+        std::vector<PatternEntry*>& matched = buffer != nullptr ? *buffer : late;
         const std::size_t first = matched.size();
         {
             std::shared_lock lock(patterns_mutex_);
@@ -801,11 +803,23 @@ private:
         return receivers;
     }
 
-    static std::vector<PatternEntry*>& match_buffer(ThreadRecord*) {
-        // One buffer per thread, used as a stack: nested dispatches append after the entries
-        // of the dispatch they interrupt and trim back to where they started.
-        thread_local std::vector<PatternEntry*> buffer;
-        return buffer;
+    /// One buffer per thread, used as a stack: nested dispatches append after the entries of
+    /// the dispatch they interrupt and trim back to where they started. Null once the thread's
+    /// thread-local state is destroyed (a publish from a late destructor).
+    static std::vector<PatternEntry*>* match_buffer() {
+        struct Buffer {
+            std::vector<PatternEntry*> entries;
+            ~Buffer() { gone() = true; }
+        };
+        if (gone()) [[unlikely]] {
+            return nullptr;
+        }
+        thread_local Buffer buffer;
+        return &buffer.entries;
+    }
+    static bool& gone() noexcept {
+        thread_local bool value = false;
+        return value;
     }
 
     /// Delivers to one subscriber list. `Pattern`: the list belongs to a pattern entry, whose

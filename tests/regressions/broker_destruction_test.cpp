@@ -52,3 +52,26 @@ TEST_CASE("regression: a handle's final counters are read without a data race af
         CHECK(calls == 2);
     }
 }
+
+// Found by the benchmarks: a Subscription destroyed after its thread's thread-local state (a
+// thread_local or static handle, destroyed at thread exit or after main) used herald's
+// per-thread records after they were destroyed: a double free at exit.
+TEST_CASE("regression: a thread_local subscription destroyed at thread exit after herald's "
+          "thread-local state",
+          "[regression][lifetime]") {
+    herald::Broker<std::string> broker;
+    std::atomic<int> calls{0};
+    std::thread([&] {
+        // Constructed before herald's thread-locals (the subscribe below creates those), so
+        // destroyed after them.
+        thread_local herald::Subscription exact;
+        thread_local herald::Subscription pattern;
+        exact = broker.subscribe("late", [&](const std::string&) { ++calls; });
+        pattern = broker.psubscribe("la*", [&](const std::string&) { ++calls; });
+        CHECK(broker.publish("late", "x") == 2);
+    }).join();
+    CHECK(calls.load() == 2);
+    CHECK(broker.numsub("late") == 0); // both ended when the thread did
+    CHECK(broker.numpat() == 0);
+    CHECK(broker.publish("late", "y") == 0);
+}

@@ -229,17 +229,30 @@ struct RecordCache {
 };
 inline thread_local RecordCache record_cache{nullptr, nullptr};
 
+/// Set when this thread's thread-local state was destroyed (thread exit, or static
+/// destruction on the main thread). Trivially destructible, so it is still readable then.
+inline thread_local bool thread_state_destroyed = false;
+
 /// Finds or acquires this thread's record for `domain`; records go back at thread exit.
 [[gnu::noinline]] inline ThreadRecord& this_thread_record_slow(EpochDomain& domain) {
     struct Owned {
         std::vector<std::pair<EpochDomain*, ThreadRecord*>> records;
         ~Owned() {
             record_cache = RecordCache{nullptr, nullptr};
+            thread_state_destroyed = true;
             for (auto& [d, r] : records) {
                 d->release_record(r);
             }
         }
     };
+    if (thread_state_destroyed) [[unlikely]] {
+        // herald used by a destructor that runs after this thread's records went back (a
+        // thread_local or static Subscription, say): take a record for the rest of the
+        // thread's life. It is never returned, which only costs the record.
+        ThreadRecord* late = domain.acquire_record();
+        record_cache = RecordCache{&domain, late};
+        return *late;
+    }
     thread_local Owned owned;
     ThreadRecord* record = nullptr;
     for (auto& [d, r] : owned.records) {
@@ -411,7 +424,8 @@ public:
     /// epoch. A lone thread churning subscriptions thus frees memory right away, while it is
     /// still hot in the allocator's per-thread cache.
     void retire(void* object, void (*destroy)(void*) noexcept) {
-        if (this_thread_record(domain_).depth == 0 && domain_.alone()) {
+        if (this_thread_record(domain_).depth == 0 && !thread_state_destroyed &&
+            domain_.alone()) {
             local_batch().push_back(Entry{object, destroy, 0});
             return; // confirmed (with a fence) when the batch is destroyed, see collect
         }
@@ -422,7 +436,7 @@ public:
     /// Destroys what no reader can still hold, once enough has accumulated (or always, when
     /// `force`). Called with no broker lock held.
     void collect(bool force = false) {
-        if (!local_batch().empty()) {
+        if (!thread_state_destroyed && !local_batch().empty()) {
             // The unlinking stores that retired the batch happened before this fence; a thread
             // that starts using herald takes its record with a locked instruction before
             // reading anything. So if no other record is in use now, no other thread can have
@@ -470,10 +484,12 @@ public:
     /// Everything still queued, for a broker that has shut down (no reader can exist).
     std::vector<Entry> take_all() {
         std::lock_guard lock(mutex_);
-        for (const Entry& e : local_batch()) {
-            entries_.push_back(e); // this thread's lone retirements: past the grace period too
+        if (!thread_state_destroyed) {
+            for (const Entry& e : local_batch()) {
+                entries_.push_back(e); // this thread's lone retirements: past the grace period
+            }
+            local_batch().clear();
         }
-        local_batch().clear();
         next_attempt_.store(batch, std::memory_order_relaxed);
         size_.store(0, std::memory_order_relaxed);
         return std::exchange(entries_, {});
@@ -502,7 +518,10 @@ private:
     static std::vector<Entry>& local_batch() noexcept {
         struct Batch {
             std::vector<Entry> entries;
-            ~Batch() { destroy_all(std::move(entries)); } // a retire no collect followed
+            ~Batch() {
+                thread_state_destroyed = true; // retire and collect stop using the batch
+                destroy_all(std::move(entries)); // a retire no collect followed
+            }
         };
         thread_local Batch batch;
         return batch.entries;
