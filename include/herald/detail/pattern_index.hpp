@@ -15,8 +15,10 @@
 // - Globs are grouped by their literal prefix (the bytes before the first `* ? [ \`), which
 //   every subject they match starts with: a trie over those prefixes whose occupied nodes are
 //   kept in one open-addressing hash table keyed by the prefix. Matching hashes the subject's
-//   prefixes incrementally (FNV-1a, one pass), probes only the prefix lengths that occur, and
-//   runs glob_match on the globs of the buckets found. Globs starting with a wildcard have the
+//   prefixes incrementally (FNV-1a, one pass), probes only the prefix lengths that occur, asks
+//   a small Bloom filter of the prefixes in use before each probe (most lengths have no bucket
+//   for a given subject, and a probe of a large table is a cache miss), and runs glob_match on
+//   the globs of the buckets found. Globs starting with a wildcard have the
 //   empty prefix and are evaluated for every subject: keep them few.
 // - No match cache: nothing to invalidate, nothing to thrash on high-cardinality subjects.
 //
@@ -90,8 +92,9 @@ public:
     PatternIndex& operator=(const PatternIndex&) = delete;
     PatternIndex(PatternIndex&& other) noexcept
         : tries_(std::move(other.tries_)), glob_chains_(std::move(other.glob_chains_)),
-          glob_texts_(std::move(other.glob_texts_)), glob_lengths_(std::move(other.glob_lengths_)),
-          size_(std::exchange(other.size_, 0)),
+          glob_texts_(std::move(other.glob_texts_)),
+          prefix_filter_(std::move(other.prefix_filter_)),
+          glob_lengths_(std::move(other.glob_lengths_)), size_(std::exchange(other.size_, 0)),
           evaluations_(other.evaluations_.exchange(0, std::memory_order_relaxed)) {}
     PatternIndex& operator=(PatternIndex&& other) noexcept {
         if (this != &other) {
@@ -99,6 +102,7 @@ public:
             tries_ = std::move(other.tries_);
             glob_chains_ = std::move(other.glob_chains_);
             glob_texts_ = std::move(other.glob_texts_);
+            prefix_filter_ = std::move(other.prefix_filter_);
             glob_lengths_ = std::move(other.glob_lengths_);
             size_ = std::exchange(other.size_, 0);
             evaluations_.store(other.evaluations_.exchange(0, std::memory_order_relaxed),
@@ -806,6 +810,17 @@ private:
                 }
             }
         }
+        template <class F>
+        void for_each_hash(F&& f) const {
+            for (std::size_t i = 0; i < capacity_; ++i) {
+                if (slots_[i].entry != nullptr) {
+                    f(slots_[i].hash);
+                }
+            }
+        }
+
+        std::size_t size() const noexcept { return count_; }
+        std::size_t capacity() const noexcept { return capacity_; }
 
     private:
         std::size_t home(std::size_t hash) const noexcept {
@@ -829,6 +844,86 @@ private:
         std::size_t count_ = 0;
     };
 
+    // A Bloom filter over the literal prefixes that have a chain (two bits in one 64-bit word per
+    // prefix, about eight bits per prefix). A subject is probed at every prefix length in use and
+    // most of those prefixes have no chain: the filter, small enough to stay in cache, answers
+    // that instead of a random slot of the chain table, which 100,000 globs push out of cache.
+    // Erased prefixes leave their bits set until the filter is rebuilt, which happens when the
+    // chain table grows and after enough erasures.
+    class PrefixFilter {
+    public:
+        PrefixFilter() = default;
+        PrefixFilter(PrefixFilter&& other) noexcept
+            : words_(std::move(other.words_)), count_(std::exchange(other.count_, 0)),
+              stale_(std::exchange(other.stale_, 0)) {}
+        PrefixFilter& operator=(PrefixFilter&& other) noexcept {
+            words_ = std::move(other.words_);
+            count_ = std::exchange(other.count_, 0);
+            stale_ = std::exchange(other.stale_, 0);
+            return *this;
+        }
+
+        /// False only if no prefix with this hash was added since the last rebuild.
+        bool may_contain(std::size_t hash) const noexcept {
+            if (count_ == 0) {
+                return true;
+            }
+            const std::uint64_t h = mix(hash);
+            const std::uint64_t bits = bits_of(h);
+            return (words_[h & (count_ - 1)] & bits) == bits;
+        }
+
+        /// Sizes the filter for the capacity of `chains` and rebuilds it if that changed.
+        template <class Table>
+        void fit(const Table& chains) {
+            const std::size_t count = std::max<std::size_t>(1, chains.capacity() / 16);
+            if (count != count_) {
+                words_ = std::make_unique<std::uint64_t[]>(count);
+                count_ = count;
+                rebuild(chains);
+            }
+        }
+
+        /// Adds a prefix (after fit).
+        void add(std::size_t hash) noexcept {
+            const std::uint64_t h = mix(hash);
+            words_[h & (count_ - 1)] |= bits_of(h);
+        }
+
+        /// A prefix of `chains` was removed: rebuild once stale bits could make up a fair share.
+        template <class Table>
+        void removed(const Table& chains) noexcept {
+            // A rebuild reads every slot of the table: after at least capacity / 4 erasures.
+            if (++stale_ > std::max(chains.size(), count_ * 4)) {
+                rebuild(chains);
+            }
+        }
+
+        void clear() noexcept {
+            std::fill_n(words_.get(), count_, std::uint64_t{0});
+            stale_ = 0;
+        }
+
+    private:
+        static std::uint64_t mix(std::size_t hash) noexcept {
+            std::uint64_t h = static_cast<std::uint64_t>(hash);
+            h = (h ^ (h >> 29)) * 0xbf58476d1ce4e5b9ULL;
+            return h ^ (h >> 32);
+        }
+        static std::uint64_t bits_of(std::uint64_t h) noexcept {
+            return (std::uint64_t{1} << ((h >> 52) & 63)) | (std::uint64_t{1} << (h >> 58));
+        }
+        template <class Table>
+        void rebuild(const Table& chains) noexcept {
+            clear();
+            chains.for_each_hash([&](std::size_t hash) { add(hash); });
+        }
+
+        std::unique_ptr<std::uint64_t[]> words_;
+        std::size_t count_ = 0; // a power of two, or 0
+        std::size_t stale_ = 0; // prefixes removed since the last rebuild
+    };
+
     // Globs: glob_chains_ maps a literal prefix to the chain of globs that have it (the chain
     // owns its entries; the slot points at the first); glob_texts_ finds a glob by its text, so
     // that find, insert and erase cost O(1) however long a chain gets.
@@ -841,11 +936,13 @@ private:
         if (chain == nullptr) {
             glob_chains_.reserve_one();
             glob_lengths_.reserve(glob_lengths_.size() + 1);
+            prefix_filter_.fit(glob_chains_);
         }
         glob_texts_.insert(text_hash(entry->pattern.text()), entry.get());
         if (chain == nullptr) {
             entry->prev = entry.get();
             glob_chains_.insert(hash, entry.release());
+            prefix_filter_.add(hash);
             add_glob_length(prefix.size());
         } else {
             // Append in O(1): the first glob's prev is the last one. Match order within a chain
@@ -882,6 +979,7 @@ private:
             chain->entry = doomed->next.release(); // same prefix: the slot's key is unchanged
         } else {
             glob_chains_.erase(chain);
+            prefix_filter_.removed(glob_chains_);
             remove_glob_length(prefix.size());
         }
         return true;
@@ -904,6 +1002,7 @@ private:
         });
         glob_chains_.clear();
         glob_texts_.clear();
+        prefix_filter_.clear();
         glob_lengths_.clear();
     }
 
@@ -941,6 +1040,9 @@ private:
             while (hashed < length) {
                 hash = fnv_step(hash, subject[hashed++]);
             }
+            if (!prefix_filter_.may_contain(hash)) {
+                continue;
+            }
             const auto* chain = glob_chains_.find(subject.substr(0, length), hash);
             for (GlobEntry* e = chain != nullptr ? chain->entry : nullptr; e != nullptr;
                  e = e->next.get()) {
@@ -968,6 +1070,7 @@ private:
     std::vector<TokenTrie> tries_;
     GlobTable<PrefixOf, 50> glob_chains_;
     GlobTable<TextOf, 75> glob_texts_;
+    PrefixFilter prefix_filter_;                                    // over glob_chains_
     std::vector<std::pair<std::size_t, std::size_t>> glob_lengths_; // (prefix length, buckets)
     std::size_t size_ = 0;
     mutable std::atomic<std::uint64_t> evaluations_{0};
