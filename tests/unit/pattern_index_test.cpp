@@ -362,6 +362,31 @@ TEST_CASE("pattern index: token tries with long tokens and heavy churn match lik
     CHECK(matches_of(index, "a.b").empty());
 }
 
+TEST_CASE("pattern index: globs match the same after their prefixes churn") {
+    // Erasing most prefixes and adding others rebuilds the prefix filter on the way; a prefix
+    // must never be filtered out while it has a glob.
+    PatternIndex<int> index;
+    for (int i = 0; i < 10000; ++i) {
+        index.insert("old:" + std::to_string(i) + ":*", i);
+    }
+    for (int i = 0; i < 10000; ++i) {
+        if (i % 100 != 0) {
+            REQUIRE(index.erase("old:" + std::to_string(i) + ":*"));
+        }
+    }
+    for (int i = 0; i < 3000; ++i) {
+        index.insert("new:" + std::to_string(i) + ":?", -i);
+    }
+    REQUIRE(index.size() == 100 + 3000);
+    for (int i = 0; i < 10000; ++i) {
+        const std::vector<Pattern> got = matches_of(index, "old:" + std::to_string(i) + ":x");
+        CHECK(got.size() == (i % 100 == 0 ? 1U : 0U));
+    }
+    for (int i = 0; i < 3000; ++i) {
+        CHECK(matches_of(index, "new:" + std::to_string(i) + ":x").size() == 1);
+    }
+}
+
 TEST_CASE("pattern index: 100,000 sensor globs cost a handful of evaluations per publish") {
     PatternIndex<int> index;
     for (int id = 0; id < 100000; ++id) {
