@@ -387,6 +387,26 @@ TEST_CASE("pattern index: globs match the same after their prefixes churn") {
     }
 }
 
+TEST_CASE("pattern index: an extracted entry keeps its value until destroyed, unreachable") {
+    PatternIndex<std::string> index;
+    for (const Pattern& p : {Pattern("news:*"), Pattern("news:*x"), herald::nats_pattern("a.*"),
+                             herald::mqtt_pattern("a/#")}) {
+        std::string* value = &index.insert(p, "value of " + p.text());
+        const std::size_t before = index.size();
+        const auto taken = index.extract(p);
+        REQUIRE(taken);
+        CHECK(index.size() == before - 1);
+        CHECK(index.find(p) == nullptr);
+        CHECK(matches_of(index, "news:x").size() + matches_of(index, "a.b").size() +
+                  matches_of(index, "a/b").size() ==
+              index.size());
+        CHECK(*value == "value of " + p.text()); // still alive, at the same address
+        CHECK_FALSE(index.extract(p));
+        taken.destroy(taken.entry);
+    }
+    CHECK(index.empty());
+}
+
 TEST_CASE("pattern index: 100,000 sensor globs cost a handful of evaluations per publish") {
     PatternIndex<int> index;
     for (int id = 0; id < 100000; ++id) {

@@ -155,12 +155,32 @@ public:
 
     /// Removes `pattern` and its value; false if it was not there.
     bool erase(const Pattern& pattern) {
-        const bool erased =
-            pattern.kind() == PatternKind::glob ? erase_glob(pattern) : erase_token(pattern);
-        if (erased) {
+        const Extracted taken = extract(pattern);
+        if (!taken) {
+            return false;
+        }
+        taken.destroy(taken.entry);
+        return true;
+    }
+
+    /// An entry taken out of the index by `extract`, not destroyed yet.
+    struct Extracted {
+        void* entry = nullptr;                     // null if there was nothing to extract
+        void (*destroy)(void*) noexcept = nullptr; // destroys `entry`, its value included
+        explicit operator bool() const noexcept { return entry != nullptr; }
+    };
+
+    /// Removes `pattern` like `erase`, but leaves its entry alive for the caller to destroy with
+    /// `destroy(entry)` later: until then, its value stays where it is (for readers that found
+    /// it before it was extracted), while match and find no longer reach it.
+    Extracted extract(const Pattern& pattern) {
+        Extracted taken = pattern.kind() == PatternKind::glob
+                              ? Extracted{extract_glob(pattern), &destroy_glob}
+                              : Extracted{extract_token(pattern), &destroy_token};
+        if (taken) {
             --size_;
         }
-        return erased;
+        return taken;
     }
 
     /// Removes everything.
@@ -602,21 +622,23 @@ private:
         }
     }
 
-    bool erase_token(const Pattern& pattern) {
+    Entry* extract_token(const Pattern& pattern) {
         TokenTrie* trie = trie_for(pattern.kind(), pattern.separator());
         if (trie == nullptr) {
-            return false;
+            return nullptr;
         }
         std::vector<Step> path;
         Entry** slot = token_slot(*trie, pattern, false, &path);
         if (slot == nullptr || *slot == nullptr) {
-            return false;
+            return nullptr;
         }
-        delete std::exchange(*slot, nullptr);
+        Entry* taken = std::exchange(*slot, nullptr);
         prune(*trie, path);
         drop_if_unused(trie);
-        return true;
+        return taken;
     }
+
+    static void destroy_token(void* entry) noexcept { delete static_cast<Entry*>(entry); }
 
     void drop_if_unused(TokenTrie* trie) noexcept {
         if (trie->root.unused()) {
@@ -959,11 +981,12 @@ private:
         }
     }
 
-    bool erase_glob(const Pattern& pattern) {
+    // Unlinks a glob; the caller owns it (its `next` is null).
+    GlobEntry* extract_glob(const Pattern& pattern) noexcept {
         typename GlobTable<TextOf, 75>::Slot* found =
             glob_texts_.find(pattern.text(), text_hash(pattern.text()));
         if (found == nullptr) {
-            return false;
+            return nullptr;
         }
         GlobEntry* e = found->entry;
         glob_texts_.erase(found);
@@ -972,22 +995,23 @@ private:
             glob_chains_.find(prefix, prefix_hash(prefix));
         if (!e->first()) {
             GlobEntry* before = e->prev;
-            const std::unique_ptr<GlobEntry> doomed = std::move(before->next);
+            std::unique_ptr<GlobEntry> doomed = std::move(before->next);
             before->next = std::move(doomed->next);
             (before->next ? before->next->prev : chain->entry->prev) = before;
-            return true;
+            return doomed.release();
         }
-        const std::unique_ptr<GlobEntry> doomed(e);
-        if (doomed->next) {
-            doomed->next->prev = doomed->prev;
-            chain->entry = doomed->next.release(); // same prefix: the slot's key is unchanged
+        if (e->next) {
+            e->next->prev = e->prev;
+            chain->entry = e->next.release(); // same prefix: the slot's key is unchanged
         } else {
             glob_chains_.erase(chain);
             prefix_filter_.removed(glob_chains_);
             remove_glob_length(prefix.size());
         }
-        return true;
+        return e;
     }
+
+    static void destroy_glob(void* entry) noexcept { delete static_cast<GlobEntry*>(entry); }
 
     GlobEntry* find_glob(const Pattern& pattern) const noexcept {
         const typename GlobTable<TextOf, 75>::Slot* found =
