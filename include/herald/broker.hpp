@@ -266,10 +266,11 @@ struct Channel {
     bool idle = false;      // unused, kept for reuse in BrokerImpl::idle_ (writer lock)
 };
 
-/// A distinct pattern with at least one subscriber.
+/// A distinct pattern with at least one subscriber. Stored in the broker's PatternIndex itself,
+/// so that a match reaches it with no further pointer to follow; taken out with
+/// PatternIndex::extract and destroyed through the same reclamation as lists.
 struct PatternEntry {
-    explicit PatternEntry(Pattern p) : pattern(std::move(p)) {}
-    static void destroy(void* p) noexcept { delete static_cast<PatternEntry*>(p); }
+    explicit PatternEntry(const Pattern& p) : pattern(p) {}
 
     Pattern pattern;
     std::atomic<SubscriberList*> list{nullptr};
@@ -627,8 +628,8 @@ public:
                 for (PatternEntry* e : pattern_entries_) {
                     orphan_list_locked(e->list.exchange(nullptr, std::memory_order_relaxed),
                                        garbage);
-                    patterns_.erase(e->pattern);
-                    garbage.push_back({e, &PatternEntry::destroy, 0});
+                    const auto taken = patterns_.extract(e->pattern);
+                    garbage.push_back({taken.entry, taken.destroy, 0});
                 }
                 pattern_entries_.clear();
                 pattern_count_.store(0, std::memory_order_relaxed);
@@ -781,10 +782,24 @@ private:
         const std::size_t first = matched.size();
         {
             std::shared_lock lock(patterns_mutex_);
-            patterns_.match(
-                name, [&](const Pattern&, PatternEntry*& entry) { matched.push_back(entry); });
+            patterns_.match(name, [&](const Pattern&, PatternEntry& entry) {
+                prefetch(&entry);      // its pattern, read for the delivery
+                prefetch(&entry.list); // maybe the next cache line
+                matched.push_back(&entry);
+            });
         }
         const std::size_t last = matched.size();
+        // With many patterns, an entry, its list and its first subscriber are three dependent
+        // cache misses. Start them for every match before delivering to any, so that they
+        // overlap with each other and with the deliveries to entries already in cache.
+        for (std::size_t i = first; i < last; ++i) {
+            if (const SubscriberList* list = matched[i]->list.load(std::memory_order_acquire)) {
+                prefetch(list);
+                if (list->size != 0) {
+                    prefetch(list->items()[0]);
+                }
+            }
+        }
         struct Trim {
             std::vector<PatternEntry*>& buffer;
             std::size_t size;
@@ -801,6 +816,14 @@ private:
             receivers += dispatch_list<true>(record, entry->list, d, nullptr);
         }
         return receivers;
+    }
+
+    static void prefetch(const void* address) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+        __builtin_prefetch(address);
+#else
+        (void)address;
+#endif
     }
 
     /// One buffer per thread, used as a stack: nested dispatches append after the entries of
@@ -1021,19 +1044,17 @@ private:
             throw broker_closed_error("herald: psubscribe on a broker that has shut down");
         }
         PatternEntry* entry = nullptr;
-        if (PatternEntry** found = patterns_.find(pattern)) {
-            entry = *found;
+        if (PatternEntry* found = patterns_.find(pattern)) {
+            entry = found;
         } else {
-            auto fresh = std::make_unique<PatternEntry>(pattern);
             if (pattern_entries_.size() == pattern_entries_.capacity()) {
                 // Room first, so the push_back below cannot fail after the index insert.
                 pattern_entries_.reserve(pattern_entries_.size() * 2 + 16);
             }
             {
                 std::unique_lock patterns_lock(patterns_mutex_);
-                patterns_.insert(pattern, fresh.get());
+                entry = patterns_.try_emplace(pattern, pattern).first;
             }
-            entry = fresh.release();
             entry->position = pattern_entries_.size();
             pattern_entries_.push_back(entry);
             pattern_count_.store(pattern_entries_.size(), std::memory_order_relaxed);
@@ -1200,16 +1221,17 @@ private:
         if (entry->list.load(std::memory_order_relaxed) != nullptr) {
             return;
         }
+        typename PatternIndex<PatternEntry>::Extracted taken;
         {
             std::unique_lock patterns_lock(patterns_mutex_);
-            patterns_.erase(entry->pattern);
+            taken = patterns_.extract(entry->pattern); // `entry` lives on inside `taken`
         }
         PatternEntry* last = pattern_entries_.back();
         pattern_entries_[entry->position] = last;
         last->position = entry->position;
         pattern_entries_.pop_back();
         pattern_count_.store(pattern_entries_.size(), std::memory_order_relaxed);
-        retire_locked(entry, &PatternEntry::destroy);
+        retire_locked(taken.entry, taken.destroy);
     }
 
     /// A queued subscription that left its list and whose queue is settled: its drops move to
@@ -1310,7 +1332,7 @@ private:
     mutable SharedMutex patterns_mutex_; // the pattern index: shared for publish, unique for writes
     Mutex hook_mutex_;
     ChannelTable<Channel> table_;
-    PatternIndex<PatternEntry*> patterns_;
+    PatternIndex<PatternEntry> patterns_; // owns the entries (see PatternEntry)
     std::vector<PatternEntry*> pattern_entries_;
     std::vector<Channel*> orphaned_channels_;
     std::atomic<std::size_t> pattern_count_{0};

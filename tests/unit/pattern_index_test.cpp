@@ -292,6 +292,121 @@ TEST_CASE("pattern index: values keep their address while other patterns come an
     CHECK(*kept == 42);
 }
 
+TEST_CASE("pattern index: token tries with long tokens and heavy churn match like a naive scan") {
+    // Tokens around the size a trie node keeps inline (11 bytes) and far beyond it; enough
+    // patterns that the node table grows several times and erasing closes gaps in it; node ids
+    // freed by erased patterns are reused by later ones.
+    static const std::vector<std::string> tokens = {"a",
+                                                    "b",
+                                                    "ab",
+                                                    "tenletters",
+                                                    "elevenchars",
+                                                    "twelve-chars",
+                                                    "*",
+                                                    std::string(40, 'x'),
+                                                    std::string(40, 'y'),
+                                                    "+"};
+    Random rng(4711);
+    PatternIndex<int> index;
+    std::unordered_map<Pattern, int> reference;
+    std::vector<Pattern> known;
+    const auto subject_of = [&](std::size_t depth, char separator) {
+        std::string s;
+        for (std::size_t i = 0; i < depth; ++i) {
+            s += (i > 0 ? std::string(1, separator) : "") + rng.pick(tokens);
+        }
+        return s;
+    };
+    for (int round = 0; round < 8; ++round) {
+        for (int i = 0; i < 600; ++i) {
+            std::string text = subject_of(1 + rng.below(5), '.');
+            if (rng.below(4) == 0) {
+                text += ".>";
+            }
+            Pattern p;
+            try {
+                p = herald::nats_pattern(text);
+            } catch (const herald::pattern_error&) {
+                continue;
+            }
+            index.insert(p, i);
+            reference[p] = i;
+            known.push_back(p);
+        }
+        for (int i = 0; i < 500 && !known.empty(); ++i) {
+            const Pattern& victim = rng.pick(known);
+            CHECK(index.erase(victim) == (reference.erase(victim) == 1));
+        }
+        REQUIRE(index.size() == reference.size());
+        for (int i = 0; i < 300; ++i) {
+            const std::string subject = subject_of(1 + rng.below(6), '.');
+            std::vector<Pattern> expected;
+            for (const auto& entry : reference) {
+                if (entry.first.matches(subject)) {
+                    expected.push_back(entry.first);
+                }
+            }
+            INFO("subject " << subject);
+            REQUIRE(sorted(matches_of(index, subject)) == sorted(expected));
+        }
+        for (const auto& entry : reference) {
+            const int* found = index.find(entry.first);
+            REQUIRE(found != nullptr);
+            CHECK(*found == entry.second);
+        }
+    }
+    for (const auto& entry : reference) {
+        CHECK(index.erase(entry.first));
+    }
+    CHECK(index.empty());
+    CHECK(matches_of(index, "a.b").empty());
+}
+
+TEST_CASE("pattern index: globs match the same after their prefixes churn") {
+    // Erasing most prefixes and adding others rebuilds the prefix filter on the way; a prefix
+    // must never be filtered out while it has a glob.
+    PatternIndex<int> index;
+    for (int i = 0; i < 10000; ++i) {
+        index.insert("old:" + std::to_string(i) + ":*", i);
+    }
+    for (int i = 0; i < 10000; ++i) {
+        if (i % 100 != 0) {
+            REQUIRE(index.erase("old:" + std::to_string(i) + ":*"));
+        }
+    }
+    for (int i = 0; i < 3000; ++i) {
+        index.insert("new:" + std::to_string(i) + ":?", -i);
+    }
+    REQUIRE(index.size() == 100 + 3000);
+    for (int i = 0; i < 10000; ++i) {
+        const std::vector<Pattern> got = matches_of(index, "old:" + std::to_string(i) + ":x");
+        CHECK(got.size() == (i % 100 == 0 ? 1U : 0U));
+    }
+    for (int i = 0; i < 3000; ++i) {
+        CHECK(matches_of(index, "new:" + std::to_string(i) + ":x").size() == 1);
+    }
+}
+
+TEST_CASE("pattern index: an extracted entry keeps its value until destroyed, unreachable") {
+    PatternIndex<std::string> index;
+    for (const Pattern& p : {Pattern("news:*"), Pattern("news:*x"), herald::nats_pattern("a.*"),
+                             herald::mqtt_pattern("a/#")}) {
+        std::string* value = &index.insert(p, "value of " + p.text());
+        const std::size_t before = index.size();
+        const auto taken = index.extract(p);
+        REQUIRE(taken);
+        CHECK(index.size() == before - 1);
+        CHECK(index.find(p) == nullptr);
+        CHECK(matches_of(index, "news:x").size() + matches_of(index, "a.b").size() +
+                  matches_of(index, "a/b").size() ==
+              index.size());
+        CHECK(*value == "value of " + p.text()); // still alive, at the same address
+        CHECK_FALSE(index.extract(p));
+        taken.destroy(taken.entry);
+    }
+    CHECK(index.empty());
+}
+
 TEST_CASE("pattern index: 100,000 sensor globs cost a handful of evaluations per publish") {
     PatternIndex<int> index;
     for (int id = 0; id < 100000; ++id) {
