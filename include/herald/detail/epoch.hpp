@@ -311,14 +311,16 @@ class DispatchSlot {
 public:
     /// Opens the level; nothing is marked until `enter`.
     explicit DispatchSlot(ThreadRecord& record) noexcept
-        : record_(record), level_(record.depth - 1), generation_(++record.generation[level_]) {}
+        : slot_(record.slots[record.depth - 1]),
+          generation_(++record.generation[record.depth - 1]),
+          expedited_(AsymmetricFence::expedited()) {}
     /// Opens the level and marks `target` at once.
     DispatchSlot(ThreadRecord& record, const void* target) noexcept : DispatchSlot(record) {
         enter(target);
     }
     DispatchSlot(const DispatchSlot&) = delete;
     DispatchSlot& operator=(const DispatchSlot&) = delete;
-    ~DispatchSlot() { record_.slots[level_].store(0, std::memory_order_release); }
+    ~DispatchSlot() { slot_.store(0, std::memory_order_release); }
 
     /// Same, for a dispatch that has the record as a pointer (never null here).
     explicit DispatchSlot(ThreadRecord* record) noexcept : DispatchSlot(*record) {}
@@ -326,14 +328,19 @@ public:
     /// check of its active flag.
     HERALD_SLOT_INLINE void enter(const void* target) noexcept {
         // Release: a waiter that sees the mark move on also sees the previous invocation end.
-        record_.slots[level_].store(make_slot(target, generation_), std::memory_order_release);
-        AsymmetricFence::light();
+        slot_.store(make_slot(target, generation_), std::memory_order_release);
+        // AsymmetricFence::light(), with the membarrier check read once per dispatch.
+        if (expedited_) {
+            std::atomic_signal_fence(std::memory_order_seq_cst);
+        } else {
+            full_fence();
+        }
     }
 
 private:
-    ThreadRecord& record_;
-    std::uint32_t level_;
+    std::atomic<std::uintptr_t>& slot_;
     std::uint16_t generation_;
+    bool expedited_;
 };
 
 /// Waits until no other thread is invoking `target` in an invocation that began before the
