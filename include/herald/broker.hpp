@@ -763,8 +763,7 @@ private:
         std::size_t receivers = 0;
         if (channel != nullptr) {
             // A pinned channel (a Publisher's) keeps the type checked when it was pinned.
-            receivers +=
-                dispatch_list<false>(record, channel->list, d, pinned ? nullptr : channel);
+            receivers += dispatch_list<false>(record, channel->list, d, pinned ? nullptr : channel);
         }
         if (pattern_count_.load(std::memory_order_relaxed) != 0) {
             receivers += dispatch_patterns(record, name, d);
@@ -918,10 +917,9 @@ private:
     /// A writer closed `list` and is about to publish its successor: wait for it and count
     /// this publish there instead.
     template <class Slot>
-    [[gnu::noinline]] SubscriberList* next_open_list(ThreadRecord* record, Slot& slot,
-                                                     std::atomic<SubscriberList*>& head,
-                                                     SubscriberList* list,
-                                                     std::uint64_t& position) {
+    [[gnu::noinline]] SubscriberList*
+    next_open_list(ThreadRecord* record, Slot& slot, std::atomic<SubscriberList*>& head,
+                   SubscriberList* list, std::uint64_t& position) {
         for (;;) {
             SubscriberList* next = head.load(std::memory_order_acquire);
             while (next == list) {
@@ -995,8 +993,8 @@ private:
     /// Makes `list` shared and waits until its previous owner (if another thread) is past any
     /// plain count it started. Returns the previous bias.
     const void* revoke_bias(ThreadRecord& me, SubscriberList& list) {
-        const void* owner = list.bias.exchange(SubscriberList::shared_bias(),
-                                               std::memory_order_acq_rel);
+        const void* owner =
+            list.bias.exchange(SubscriberList::shared_bias(), std::memory_order_acq_rel);
         if (owner != nullptr && owner != SubscriberList::shared_bias() && owner != &me) {
             wait_for_invocations(domain_, &list);
         }

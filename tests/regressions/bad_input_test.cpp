@@ -2,8 +2,8 @@
 // move-only payloads. Each gives a clear error or works, and loses nothing.
 #include <herald/herald.hpp>
 
-#include "test_helpers.hpp"
 #include "test_catch.hpp"
+#include "test_helpers.hpp"
 
 #include <algorithm>
 #include <atomic>

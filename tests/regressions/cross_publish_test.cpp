@@ -7,8 +7,8 @@
 // herald holds no lock while a handler runs, so neither order can block the other.
 #include <herald/herald.hpp>
 
-#include "test_helpers.hpp"
 #include "test_catch.hpp"
+#include "test_helpers.hpp"
 
 #include <atomic>
 #include <cstdint>

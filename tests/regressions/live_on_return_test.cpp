@@ -7,8 +7,8 @@
 // thread, reaches it.
 #include <herald/herald.hpp>
 
-#include "test_helpers.hpp"
 #include "test_catch.hpp"
+#include "test_helpers.hpp"
 
 #include <atomic>
 #include <cstdint>

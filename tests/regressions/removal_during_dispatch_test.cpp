@@ -7,8 +7,8 @@
 // and even when it was made on another thread.
 #include <herald/herald.hpp>
 
-#include "test_helpers.hpp"
 #include "test_catch.hpp"
+#include "test_helpers.hpp"
 
 #include <atomic>
 #include <chrono>

@@ -8,8 +8,8 @@
 // the failed one.
 #include <herald/herald.hpp>
 
-#include "test_helpers.hpp"
 #include "test_catch.hpp"
+#include "test_helpers.hpp"
 
 #include <algorithm>
 #include <atomic>

@@ -10,8 +10,8 @@
 // observers below let ASan and TSan see any invocation that outlives its unsubscribe.
 #include <herald/herald.hpp>
 
-#include "test_helpers.hpp"
 #include "test_catch.hpp"
+#include "test_helpers.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -293,12 +293,10 @@ TEST_CASE("regression: a handler may wait for another thread that unsubscribes i
                 !cv.wait_for(lock, std::chrono::seconds(60), [&] { return neighbour_ended; });
         };
         auto neighbour_handler = [&](const std::string&) { ++neighbour_calls; };
-        herald::Subscription first =
-            pattern ? broker.psubscribe("sensor:*", waiting_handler)
-                    : broker.subscribe("sensor:1", waiting_handler);
-        herald::Subscription neighbour =
-            pattern ? broker.psubscribe("sensor:*", neighbour_handler)
-                    : broker.subscribe("sensor:1", neighbour_handler);
+        herald::Subscription first = pattern ? broker.psubscribe("sensor:*", waiting_handler)
+                                             : broker.subscribe("sensor:1", waiting_handler);
+        herald::Subscription neighbour = pattern ? broker.psubscribe("sensor:*", neighbour_handler)
+                                                 : broker.subscribe("sensor:1", neighbour_handler);
         std::thread ender([&] {
             running.wait();
             neighbour.unsubscribe(); // the neighbour is not running: this must not wait

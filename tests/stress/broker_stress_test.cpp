@@ -12,8 +12,8 @@
 //   (delivered + errors + still queued + dropped after acceptance).
 #include <herald/herald.hpp>
 
-#include "test_helpers.hpp"
 #include "test_catch.hpp"
+#include "test_helpers.hpp"
 
 #include <array>
 #include <atomic>

@@ -8,8 +8,8 @@
 // make the window likely, never certain.
 #include <herald/herald.hpp>
 
-#include "test_helpers.hpp"
 #include "test_catch.hpp"
+#include "test_helpers.hpp"
 
 #include <atomic>
 #include <cstdint>

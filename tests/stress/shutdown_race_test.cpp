@@ -11,8 +11,8 @@
 // object is a race on the object, undefined as for any C++ object, and not tested.
 #include <herald/herald.hpp>
 
-#include "test_helpers.hpp"
 #include "test_catch.hpp"
+#include "test_helpers.hpp"
 
 #include <atomic>
 #include <cstdint>

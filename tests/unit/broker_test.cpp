@@ -2,8 +2,8 @@
 #include <herald/herald.hpp>
 
 #include "counting.hpp"
-#include "test_helpers.hpp"
 #include "test_catch.hpp"
+#include "test_helpers.hpp"
 
 #include <algorithm>
 #include <atomic>

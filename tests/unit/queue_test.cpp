@@ -3,8 +3,8 @@
 #include <herald/herald.hpp>
 
 #include "counting.hpp"
-#include "test_helpers.hpp"
 #include "test_catch.hpp"
+#include "test_helpers.hpp"
 
 #include <atomic>
 #include <condition_variable>

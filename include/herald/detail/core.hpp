@@ -250,8 +250,8 @@ struct SubscriberList {
         return reinterpret_cast<SubscriptionCore* const*>(reinterpret_cast<const char*>(this) +
                                                           header);
     }
-    static constexpr std::size_t header = (8 + 8 + 8 + 4 + 1 + 7) / alignof(SubscriptionCore*) *
-                                          alignof(SubscriptionCore*);
+    static constexpr std::size_t header =
+        (8 + 8 + 8 + 4 + 1 + 7) / alignof(SubscriptionCore*) * alignof(SubscriptionCore*);
 
     static SubscriberList* create(std::uint32_t n, std::uint64_t start) {
         void* memory = ::operator new (header + std::size_t{n} * sizeof(SubscriptionCore*));

@@ -311,8 +311,7 @@ class DispatchSlot {
 public:
     /// Opens the level; nothing is marked until `enter`.
     explicit DispatchSlot(ThreadRecord& record) noexcept
-        : slot_(record.slots[record.depth - 1]),
-          generation_(++record.generation[record.depth - 1]),
+        : slot_(record.slots[record.depth - 1]), generation_(++record.generation[record.depth - 1]),
           expedited_(AsymmetricFence::expedited()) {}
     /// Opens the level and marks `target` at once.
     DispatchSlot(ThreadRecord& record, const void* target) noexcept : DispatchSlot(record) {
@@ -431,8 +430,7 @@ public:
     /// epoch. A lone thread churning subscriptions thus frees memory right away, while it is
     /// still hot in the allocator's per-thread cache.
     void retire(void* object, void (*destroy)(void*) noexcept) {
-        if (this_thread_record(domain_).depth == 0 && !thread_state_destroyed &&
-            domain_.alone()) {
+        if (this_thread_record(domain_).depth == 0 && !thread_state_destroyed && domain_.alone()) {
             local_batch().push_back(Entry{object, destroy, 0});
             return; // confirmed (with a fence) when the batch is destroyed, see collect
         }
@@ -460,8 +458,8 @@ public:
                 local_batch().clear();
             }
         }
-        if (!force && size_.load(std::memory_order_relaxed) < next_attempt_.load(
-                                                                  std::memory_order_relaxed)) {
+        if (!force &&
+            size_.load(std::memory_order_relaxed) < next_attempt_.load(std::memory_order_relaxed)) {
             return;
         }
         std::vector<Entry> ready;
@@ -526,7 +524,7 @@ private:
         struct Batch {
             std::vector<Entry> entries;
             ~Batch() {
-                thread_state_destroyed = true; // retire and collect stop using the batch
+                thread_state_destroyed = true;   // retire and collect stop using the batch
                 destroy_all(std::move(entries)); // a retire no collect followed
             }
         };

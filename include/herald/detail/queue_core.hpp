@@ -516,8 +516,8 @@ struct QueuedCore : SubscriptionCore {
 
     QueuedCore(RunFn run_fn, DestroyFn drop_handler_fn, DestroyFn destroy_fn,
                const TypeKey& payload_type, bool envelope, queued opts, bool concurrent_broker)
-        : SubscriptionCore(own_ops, envelope),
-          own_ops{&deliver_queued, drop_handler_fn, destroy_fn, &payload_type, &queued_hooks()},
+        : SubscriptionCore(own_ops, envelope), own_ops{&deliver_queued, drop_handler_fn, destroy_fn,
+                                                       &payload_type, &queued_hooks()},
           options(std::move(opts)), run(run_fn), concurrent(concurrent_broker) {
         if (options.capacity == 0) {
             throw queue_options_error(
