@@ -3,7 +3,8 @@
 /// `herald::Mailbox<T>`: a queued subscription consumed on the caller's own thread, the
 /// `pubsub.listen()` loop of Redis clients.
 
-#include <herald/detail/queue_core.hpp>
+#include <herald/detail/message_node.hpp>
+#include <herald/detail/queued_core.hpp>
 #include <herald/message.hpp>
 #include <herald/subscription.hpp>
 
@@ -15,32 +16,29 @@
 
 HERALD_NAMESPACE_BEGIN
 
+template <class T>
+class Mailbox;
+
 /// A received message that owns what it refers to: a `Message<T>` (kind, pattern, channel,
 /// payload, sequence, publish time) that stays valid as long as the envelope lives.
 /// **Thread-safety:** immutable; copies may be used on any thread.
 template <class T>
 class Envelope : public Message<T> {
 public:
-    Envelope(detail::QueuedCore& core, const detail::QueueItem& item) noexcept
-        : Message<T>{core.pattern_subscription ? MessageKind::pmessage : MessageKind::message,
-                     core.pattern_text,
-                     item.node->channel(),
-                     *static_cast<const T*>(item.node->payload),
-                     item.sequence,
-                     item.node->published_at},
-          core_(&core), node_(item.node) {
-        core_->add_ref(); // keeps the pattern text alive; the node reference is adopted
-    }
+    /// A copy sharing the same message (no copy of the payload).
+    /// **Thread-safety:** any thread.
     Envelope(const Envelope& other) noexcept
         : Message<T>(other), core_(other.core_), node_(other.node_) {
         core_->add_ref();
         node_->add_ref();
     }
+    /// Takes over `other`'s message; `other` must not be used afterwards except to destroy it.
     Envelope(Envelope&& other) noexcept
         : Message<T>(other), core_(std::exchange(other.core_, nullptr)),
           node_(std::exchange(other.node_, nullptr)) {}
     Envelope& operator=(const Envelope&) = delete;
     Envelope& operator=(Envelope&&) = delete;
+    /// Lets go of the message.
     ~Envelope() {
         if (node_ != nullptr) {
             node_->release();
@@ -51,11 +49,25 @@ public:
     }
 
     /// The envelope as the plain message view handlers receive.
+    /// **Lifetime:** the view is valid while this envelope (or a copy) lives.
     const Message<T>& message() const noexcept { return *this; }
 
 private:
+    friend class Mailbox<T>;
+    /// Adopts the queue entry's node reference.
+    Envelope(detail::QueuedCore& core, const detail::QueueEntry& item) noexcept
+        : Message<T>{core.pattern_subscription ? MessageKind::pmessage : MessageKind::message,
+                     core.pattern_text,
+                     item.node->channel(),
+                     *static_cast<const T*>(item.node->payload),
+                     item.sequence,
+                     item.node->published_at},
+          core_(&core), node_(item.node) {
+        core_->add_ref(); // keeps the pattern text alive; the node reference is adopted
+    }
+
     detail::QueuedCore* core_;
-    detail::QueueNode* node_;
+    detail::MessageNode* node_;
 };
 
 /// A queued subscription without a handler. Messages wait in its bounded queue (with the
@@ -72,10 +84,6 @@ public:
     /// An empty mailbox.
     Mailbox() = default;
 
-    /// Used by brokers.
-    Mailbox(Subscription subscription, detail::QueuedCore* core) noexcept
-        : subscription_(std::move(subscription)), core_(core) {}
-
     Mailbox(Mailbox&&) noexcept = default;
     Mailbox& operator=(Mailbox&&) noexcept = default;
 
@@ -84,7 +92,7 @@ public:
         if (core_ == nullptr) {
             return std::nullopt;
         }
-        detail::QueueItem item;
+        detail::QueueEntry item;
         if (!core_->pop(item)) {
             return std::nullopt;
         }
@@ -92,7 +100,7 @@ public:
         if (core_->in_episode.load(std::memory_order_relaxed) && core_->size() == 0) {
             core_->in_episode.store(false, std::memory_order_release);
         }
-        return std::optional<Envelope<T>>(std::in_place, *core_, item);
+        return std::optional<Envelope<T>>(Envelope<T>(*core_, item));
     }
 
     /// The next message, waiting up to `timeout`; empty on timeout or when the subscription
@@ -165,6 +173,10 @@ public:
     std::size_t size() const { return core_ != nullptr ? core_->size() : 0; }
 
 private:
+    friend struct detail::HandleAccess;
+    Mailbox(Subscription subscription, detail::QueuedCore* core) noexcept
+        : subscription_(std::move(subscription)), core_(core) {}
+
     std::optional<Envelope<T>> receive_until(std::chrono::steady_clock::time_point deadline) {
         for (;;) {
             if (auto m = try_receive()) {

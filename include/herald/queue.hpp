@@ -1,21 +1,17 @@
 #pragma once
 /// \file
-/// Queued delivery: bounded per-subscriber queues, overflow policies and where handlers run.
+/// Queued delivery: a bounded per-subscriber queue, its overflow policies and the
+/// slow-consumer callback. Where the handler runs is `Executor`'s (executor.hpp).
 
+#include <herald/executor.hpp>
 #include <herald/version.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
-#include <memory>
-#include <mutex>
 #include <stdexcept>
-#include <string>
 #include <string_view>
-#include <type_traits>
-#include <utility>
 
 HERALD_NAMESPACE_BEGIN
 
@@ -29,107 +25,6 @@ enum class Overflow : std::uint8_t {
                  ///< error hook told, like Redis's output-buffer limit for slow subscribers
 };
 
-/// A task-running executor: anything that accepts a `std::function<void()>` and runs it once,
-/// later, on some thread. Wraps callables (`[&](std::function<void()> t) { pool.post(t); }`) and
-/// objects with an `execute(task)` or `post(task)` member (held by reference: they must outlive
-/// every subscription using them).
-/// Two special values: the default (the broker's own workers) and `Executor::polled()` (the
-/// subscriber's own thread, through `poll()`, `drain()`, `wait_for()` or a mailbox).
-class Executor {
-public:
-    using Task = std::function<void()>;
-
-    /// The broker's own worker pool (`BrokerOptions::workers` threads).
-    Executor() = default;
-
-    /// A user executor: `f(task)` must run `task` exactly once, on any thread, later or now.
-    template <class F>
-    requires(!std::is_same_v<std::remove_cvref_t<F>, Executor> && std::is_invocable_v<F&, Task>)
-        Executor(F&& f)
-        : mode_(Mode::user), submit_(std::forward<F>(f)) {} // NOLINT: implicit on purpose
-
-    /// An executor object with `execute(task)`, held by reference.
-    template <class E>
-    requires requires(E& e, Task t) { e.execute(std::move(t)); }
-    static Executor of(E& executor) {
-        return Executor([&executor](Task t) { executor.execute(std::move(t)); });
-    }
-
-    /// The subscriber runs its own handler by calling `poll()`, `drain()` or `wait_for()` on
-    /// the subscription (or receives through a mailbox); nothing runs it otherwise.
-    static Executor polled() {
-        Executor e;
-        e.mode_ = Mode::polled;
-        return e;
-    }
-
-    bool is_workers() const noexcept { return mode_ == Mode::workers; }
-    bool is_polled() const noexcept { return mode_ == Mode::polled; }
-    bool is_user() const noexcept { return mode_ == Mode::user; }
-    void submit(Task task) const { submit_(std::move(task)); }
-
-private:
-    enum class Mode : std::uint8_t { workers, polled, user };
-    Mode mode_ = Mode::workers;
-    std::function<void(Task)> submit_;
-};
-
-/// A manual executor for tests and deterministic simulations: tasks run only when the caller
-/// says so (`run_one`, `run_all`), so ordering and overflow can be asserted without sleeps.
-/// **Thread-safety:** all members may be called from any thread.
-/// **Lifetime:** must outlive the subscriptions that use it; tasks still pending when it is
-/// destroyed are run then (they only drain queues, which the broker may have discarded).
-class ManualExecutor {
-public:
-    ManualExecutor() = default;
-    ManualExecutor(const ManualExecutor&) = delete;
-    ManualExecutor& operator=(const ManualExecutor&) = delete;
-    ~ManualExecutor() { run_all(); }
-
-    /// Queues a task (what the broker calls).
-    void execute(Executor::Task task) {
-        std::lock_guard lock(mutex_);
-        tasks_.push_back(std::move(task));
-    }
-
-    /// Runs the oldest pending task; false if there was none.
-    bool run_one() {
-        Executor::Task task;
-        {
-            std::lock_guard lock(mutex_);
-            if (tasks_.empty()) {
-                return false;
-            }
-            task = std::move(tasks_.front());
-            tasks_.pop_front();
-        }
-        task();
-        return true;
-    }
-
-    /// Runs tasks until none is pending (including ones queued meanwhile); returns how many.
-    std::size_t run_all() {
-        std::size_t n = 0;
-        while (run_one()) {
-            ++n;
-        }
-        return n;
-    }
-
-    /// Tasks waiting to run.
-    std::size_t pending() const {
-        std::lock_guard lock(mutex_);
-        return tasks_.size();
-    }
-
-    /// This executor as an `Executor` value (by reference).
-    Executor executor() { return Executor::of(*this); }
-
-private:
-    mutable std::mutex mutex_;
-    std::deque<Executor::Task> tasks_;
-};
-
 /// What the slow-consumer callback receives, once per overflow episode.
 struct SlowConsumer {
     std::uint64_t subscription_id; ///< the subscription whose queue overflowed
@@ -139,7 +34,7 @@ struct SlowConsumer {
 };
 
 /// Options of a queued subscription: `broker.subscribe(topic, handler, herald::queued{...})`.
-struct queued {
+struct QueueOptions {
     /// Maximum queued messages (for `conflate`: maximum distinct channels pending). Must be at
     /// least 1: a capacity of 0 is rejected, never read as "unlimited".
     std::size_t capacity = 1024;
@@ -154,11 +49,10 @@ struct queued {
     std::function<void(const SlowConsumer&)> on_slow_consumer{};
 };
 
-/// How `Broker::shutdown` treats messages still queued.
-enum class ShutdownMode : std::uint8_t {
-    drain,   ///< deliver them first (on the broker's workers, else on the calling thread)
-    discard, ///< drop them, counted as dropped
-};
+/// The spelling of `QueueOptions` at the call site, fixed by the product's API:
+/// `broker.subscribe(topic, handler, herald::queued{.capacity = 64})` reads as "subscribe,
+/// queued". The lower-case name is deliberate.
+using queued = QueueOptions;
 
 /// Thrown for invalid queue options (e.g. a capacity of 0).
 class queue_options_error : public std::invalid_argument {

@@ -1,10 +1,12 @@
 #pragma once
 /// \file
-/// `herald::Subscription`, the move-only RAII handle of one subscription, and
-/// `herald::SubscriptionGroup`, which drops many at once.
+/// `herald::Subscription`, the move-only RAII handle of one subscription.
 
-#include <herald/detail/core.hpp>
+#include <herald/detail/platform.hpp>
+#include <herald/detail/queued_core.hpp>
+#include <herald/detail/subscription_core.hpp>
 #include <herald/stats.hpp>
+#include <herald/version.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -13,6 +15,10 @@
 #include <vector>
 
 HERALD_NAMESPACE_BEGIN
+
+namespace detail {
+struct HandleAccess;
+} // namespace detail
 
 /// A subscription's handle. Destroying it (or calling `unsubscribe()`) ends the subscription.
 /// Move-only; a default-constructed or moved-from handle is empty and inert.
@@ -29,9 +35,6 @@ class Subscription {
 public:
     /// An empty handle.
     Subscription() noexcept = default;
-
-    /// Adopts one reference to `core` (used by brokers).
-    explicit Subscription(detail::SubscriptionCore* core) noexcept : core_(core) {}
 
     Subscription(const Subscription&) = delete;
     Subscription& operator=(const Subscription&) = delete;
@@ -60,9 +63,9 @@ public:
         if (core_ == nullptr) {
             return {};
         }
-        if (auto broker = core_->broker.lock()) {
-            broker->unsubscribe(*core_);
-            return broker->stats(*core_);
+        if (auto host = core_->host.lock()) {
+            host->unsubscribe(*core_);
+            return host->stats(*core_);
         }
         return final_stats();
     }
@@ -78,8 +81,8 @@ public:
         if (core_ == nullptr) {
             return {};
         }
-        if (auto broker = core_->broker.lock()) {
-            return broker->stats(*core_);
+        if (auto host = core_->host.lock()) {
+            return host->stats(*core_);
         }
         return final_stats();
     }
@@ -115,19 +118,21 @@ public:
     }
 
 private:
+    friend struct detail::HandleAccess;
+    /// Adopts one reference to `core`.
+    explicit Subscription(detail::SubscriptionCore* core) noexcept : core_(core) {}
+
     std::size_t pump(std::size_t max, std::chrono::nanoseconds wait) {
-        if (core_ == nullptr || core_->queue() == nullptr) {
-            return 0;
-        }
-        return core_->queue()->pump(*core_, max, wait);
+        detail::QueuedCore* q = core_ != nullptr ? detail::queued_part(*core_) : nullptr;
+        return q != nullptr ? q->poll(max, wait) : 0;
     }
 
     void reset() noexcept {
         if (core_ == nullptr) {
             return;
         }
-        if (auto broker = core_->broker.lock()) {
-            broker->unsubscribe(*core_);
+        if (auto host = core_->host.lock()) {
+            host->unsubscribe(*core_);
         }
         std::exchange(core_, nullptr)->release();
     }
@@ -140,8 +145,8 @@ private:
         SubscriptionStats s;
         const std::uint64_t skipped = core_->skipped.load(std::memory_order_relaxed);
         const std::uint64_t errors = core_->errors.load(std::memory_order_relaxed);
-        if (core_->queue() != nullptr) {
-            core_->queue()->stats(*core_, s);
+        if (const detail::QueuedCore* q = detail::queued_part(*core_)) {
+            q->fill_stats(s);
         } else {
             s.delivered = core_->offered_closed.load(std::memory_order_relaxed) - skipped - errors;
         }
@@ -152,49 +157,6 @@ private:
     }
 
     detail::SubscriptionCore* core_ = nullptr;
-};
-
-/// Owns many subscriptions and ends them together: the "unsubscribe_all(session)" of a
-/// component, a connection or a session.
-/// **Thread-safety:** like a container: not for concurrent use of one group object.
-/// **Lifetime:** destroying the group ends every subscription in it, in reverse order of
-/// addition.
-class SubscriptionGroup {
-public:
-    SubscriptionGroup() = default;
-    SubscriptionGroup(SubscriptionGroup&&) noexcept = default;
-    SubscriptionGroup& operator=(SubscriptionGroup&& other) noexcept {
-        if (this != &other) {
-            unsubscribe_all();
-            subscriptions_ = std::move(other.subscriptions_);
-        }
-        return *this;
-    }
-    ~SubscriptionGroup() { unsubscribe_all(); }
-
-    /// Adds a subscription to the group.
-    SubscriptionGroup& add(Subscription subscription) {
-        subscriptions_.push_back(std::move(subscription));
-        return *this;
-    }
-    /// Same as `add`.
-    SubscriptionGroup& operator+=(Subscription subscription) {
-        return add(std::move(subscription));
-    }
-
-    /// Ends every subscription in the group (newest first) and empties it.
-    void unsubscribe_all() noexcept {
-        while (!subscriptions_.empty()) {
-            subscriptions_.pop_back();
-        }
-    }
-
-    /// Number of handles held (including ones that already became inactive).
-    std::size_t size() const noexcept { return subscriptions_.size(); }
-    bool empty() const noexcept { return subscriptions_.empty(); }
-
-private:
-    std::vector<Subscription> subscriptions_;
 };
 
 HERALD_NAMESPACE_END

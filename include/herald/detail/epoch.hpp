@@ -1,5 +1,5 @@
 #pragma once
-// Epoch-based reclamation and per-thread dispatch records for the thread-safe broker.
+// Per-thread dispatch records and grace periods for the thread-safe broker.
 //
 // Publishing must not take a lock or perform a read-modify-write per subscriber, yet a
 // subscriber list (or channel, or table) replaced by a writer must not be freed while a
@@ -17,6 +17,8 @@
 // lets the light fence be a compiler barrier: the hot path then costs plain stores. Elsewhere
 // both are sequentially consistent fences.
 
+#include <herald/detail/asymmetric_fence.hpp>
+#include <herald/detail/platform.hpp>
 #include <herald/version.hpp>
 
 #include <atomic>
@@ -24,22 +26,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <utility>
 #include <vector>
-
-#if defined(__GNUC__) || defined(__clang__)
-#define HERALD_SLOT_INLINE [[gnu::always_inline]] inline
-#else
-#define HERALD_SLOT_INLINE inline
-#endif
-
-#if defined(__linux__)
-#include <linux/membarrier.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
 
 HERALD_NAMESPACE_BEGIN
 namespace detail {
@@ -50,73 +39,6 @@ namespace detail {
 #define HERALD_MAX_DISPATCH_DEPTH 1024
 #endif
 inline constexpr std::size_t max_dispatch_depth = HERALD_MAX_DISPATCH_DEPTH;
-
-/// A sequentially consistent fence. herald's fences only order a thread's own stores before
-/// its later loads (the handshakes below); every hand-over of data is a release/acquire pair,
-/// which ThreadSanitizer does check. GCC's "-Wtsan" note that TSan ignores fences is therefore
-/// silenced here, at the one place herald issues one.
-inline void full_fence() noexcept {
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#if __GNUC__ >= 12
-#pragma GCC diagnostic ignored "-Wtsan"
-#endif
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-#pragma GCC diagnostic pop
-#else
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-#endif
-}
-
-class AsymmetricFence {
-public:
-    /// Orders the caller's earlier stores before its later loads, as seen by a thread that
-    /// issues heavy(). Cheap: a compiler barrier when membarrier is available.
-    static void light() noexcept {
-        if (expedited_.load(std::memory_order_relaxed)) {
-            std::atomic_signal_fence(std::memory_order_seq_cst);
-        } else {
-            full_fence();
-        }
-    }
-
-    /// Makes every other thread's earlier stores visible and orders them before the caller's
-    /// later loads. Expensive (a system call) when membarrier is in use.
-    static void heavy() noexcept {
-#if defined(__linux__)
-        if (expedited_.load(std::memory_order_relaxed)) {
-            if (::syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0) {
-                return;
-            }
-        }
-#endif
-        full_fence();
-    }
-
-    /// Registers the process for expedited membarrier once. Until it succeeds, light() issues
-    /// real fences, so correctness never depends on it.
-    static void initialise() noexcept {
-        static const bool registered = [] {
-#if defined(__linux__) && !defined(HERALD_NO_MEMBARRIER)
-            const long supported = ::syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
-            if (supported > 0 && (supported & MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 &&
-                ::syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0) {
-                expedited_.store(true, std::memory_order_seq_cst);
-                return true;
-            }
-#endif
-            return false;
-        }();
-        (void)registered;
-    }
-
-    static bool expedited() noexcept {
-        return expedited_.load(std::memory_order_relaxed);
-    }
-
-private:
-    static inline std::atomic<bool> expedited_{false};
-};
 
 /// One per (thread, domain). Never freed: a thread that exits returns its record for reuse, so
 /// a writer scanning records never touches freed memory.
@@ -325,7 +247,7 @@ public:
     explicit DispatchSlot(ThreadRecord* record) noexcept : DispatchSlot(*record) {}
     /// Marks `target` as the subscription this level is about to invoke. Must precede the
     /// check of its active flag.
-    HERALD_SLOT_INLINE void enter(const void* target) noexcept {
+    HERALD_ALWAYS_INLINE void enter(const void* target) noexcept {
         // Release: a waiter that sees the mark move on also sees the previous invocation end.
         slot_.store(make_slot(target, generation_), std::memory_order_release);
         // AsymmetricFence::light(), with the membarrier check read once per dispatch.
@@ -405,160 +327,6 @@ inline void wait_for_grace_period(EpochDomain& domain) {
         }
     }
 }
-
-/// Objects unlinked by a writer, freed once no reader can still hold them. Destruction runs
-/// outside every broker lock (in `collect`), because destroying a subscription destroys its
-/// handler, which may own handles that call back into the broker.
-class RetireList {
-public:
-    struct Entry {
-        void* object;
-        void (*destroy)(void*) noexcept;
-        std::uint64_t epoch;
-    };
-
-    explicit RetireList(EpochDomain& domain) noexcept : domain_(domain) {}
-    RetireList(const RetireList&) = delete;
-    RetireList& operator=(const RetireList&) = delete;
-    ~RetireList() { destroy_all(take_all()); }
-
-    /// Queues `object` for destruction. Called with the broker's writer lock held.
-    ///
-    /// When the calling thread is the only one using herald and is not inside a dispatch, no
-    /// reader can hold `object`: it goes to this thread's own batch, destroyed by the next
-    /// `collect` on this thread (after the writer lock is released) without waiting for an
-    /// epoch. A lone thread churning subscriptions thus frees memory right away, while it is
-    /// still hot in the allocator's per-thread cache.
-    void retire(void* object, void (*destroy)(void*) noexcept) {
-        if (this_thread_record(domain_).depth == 0 && !thread_state_destroyed && domain_.alone()) {
-            local_batch().push_back(Entry{object, destroy, 0});
-            return; // confirmed (with a fence) when the batch is destroyed, see collect
-        }
-        std::lock_guard lock(mutex_);
-        push_locked(object, destroy);
-    }
-
-    /// Destroys what no reader can still hold, once enough has accumulated (or always, when
-    /// `force`). Called with no broker lock held.
-    void collect(bool force = false) {
-        if (!thread_state_destroyed && !local_batch().empty()) {
-            // The unlinking stores that retired the batch happened before this fence; a thread
-            // that starts using herald takes its record with a locked instruction before
-            // reading anything. So if no other record is in use now, no other thread can have
-            // read what the batch holds, and none can later. Otherwise the batch waits for
-            // epochs like everything else.
-            full_fence();
-            if (domain_.alone()) {
-                destroy_local_batch();
-            } else {
-                std::lock_guard lock(mutex_);
-                for (const Entry& e : local_batch()) {
-                    push_locked(e.object, e.destroy);
-                }
-                local_batch().clear();
-            }
-        }
-        if (!force &&
-            size_.load(std::memory_order_relaxed) < next_attempt_.load(std::memory_order_relaxed)) {
-            return;
-        }
-        std::vector<Entry> ready;
-        {
-            std::lock_guard lock(mutex_);
-            if (!force && entries_.size() < next_attempt_.load(std::memory_order_relaxed)) {
-                return;
-            }
-            const std::uint64_t now = domain_.try_advance();
-            std::size_t kept = 0;
-            for (Entry& e : entries_) {
-                if (e.epoch + 2 <= now) {
-                    ready.push_back(e);
-                } else {
-                    entries_[kept++] = e;
-                }
-            }
-            entries_.resize(kept);
-            size_.store(kept, std::memory_order_relaxed);
-            // Grow the threshold with what survives, so a long-running handler pinning an
-            // epoch costs amortised O(1) per retirement rather than a scan per retirement.
-            next_attempt_.store(kept + batch, std::memory_order_relaxed);
-        }
-        destroy_all(std::move(ready));
-    }
-
-    /// Everything still queued, for a broker that has shut down (no reader can exist).
-    std::vector<Entry> take_all() {
-        std::lock_guard lock(mutex_);
-        if (!thread_state_destroyed) {
-            for (const Entry& e : local_batch()) {
-                entries_.push_back(e); // this thread's lone retirements: past the grace period
-            }
-            local_batch().clear();
-        }
-        next_attempt_.store(batch, std::memory_order_relaxed);
-        size_.store(0, std::memory_order_relaxed);
-        return std::exchange(entries_, {});
-    }
-
-    static void destroy_all(std::vector<Entry> entries) noexcept {
-        for (Entry& e : entries) {
-            e.destroy(e.object);
-        }
-    }
-
-    std::size_t pending() const {
-        std::lock_guard lock(mutex_);
-        return entries_.size();
-    }
-
-private:
-    void push_locked(void* object, void (*destroy)(void*) noexcept) {
-        entries_.push_back(
-            Entry{object, destroy, domain_.global_epoch().load(std::memory_order_acquire)});
-        size_.store(entries_.size(), std::memory_order_relaxed);
-    }
-
-    /// This thread's objects retired while it was alone (see `retire`). Shared by every broker
-    /// on the thread: whichever collects first destroys them, which is safe for all of them.
-    static std::vector<Entry>& local_batch() noexcept {
-        struct Batch {
-            std::vector<Entry> entries;
-            ~Batch() {
-                thread_state_destroyed = true;   // retire and collect stop using the batch
-                destroy_all(std::move(entries)); // a retire no collect followed
-            }
-        };
-        thread_local Batch batch;
-        return batch.entries;
-    }
-
-    /// Destroys this thread's batch. A destructor may retire more (a handler owning handles):
-    /// the loop picks that up, and a nested call returns at once. The vectors keep their
-    /// capacity, so a steady subscribe/unsubscribe cycle allocates nothing here.
-    static void destroy_local_batch() noexcept {
-        thread_local bool collecting = false;
-        thread_local std::vector<Entry> running;
-        if (collecting) {
-            return;
-        }
-        collecting = true;
-        while (!local_batch().empty()) {
-            running.swap(local_batch());
-            for (const Entry& e : running) {
-                e.destroy(e.object);
-            }
-            running.clear();
-        }
-        collecting = false;
-    }
-
-    static constexpr std::size_t batch = 64;
-    EpochDomain& domain_;
-    mutable std::mutex mutex_;
-    std::vector<Entry> entries_;
-    std::atomic<std::size_t> size_{0};
-    std::atomic<std::size_t> next_attempt_{batch};
-};
 
 } // namespace detail
 HERALD_NAMESPACE_END

@@ -1,0 +1,54 @@
+#pragma once
+/// \file
+/// What is chosen when a broker is made: its concurrency policy, its options, what its
+/// dead-letter channel receives, and how its shutdown treats queued messages.
+
+#include <herald/errors.hpp>
+#include <herald/version.hpp>
+
+#include <any>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <string>
+
+HERALD_NAMESPACE_BEGIN
+
+/// Concurrency policy (the default): every member function may be called from any thread.
+struct thread_safe {};
+/// Concurrency policy for a broker used by one thread only: no locks and no atomic
+/// read-modify-writes. Re-entrant use from handlers stays safe.
+struct single_threaded {};
+
+/// What the dead-letter channel receives when a handler throws (see `BrokerOptions`).
+struct DeadLetter {
+    std::string channel;           ///< where the failed message was published
+    std::string pattern;           ///< the pattern, for a pattern subscription
+    std::uint64_t subscription_id; ///< the failing subscription
+    std::exception_ptr error;      ///< what it threw
+    std::any payload;              ///< a copy of the payload (empty for non-copyable payloads)
+};
+
+/// Construction-time settings of a broker.
+struct BrokerOptions {
+    /// What happens when a handler throws.
+    ExceptionPolicy exception_policy = ExceptionPolicy::isolate;
+    /// Deepest nesting of publish-from-a-handler allowed; a deeper publish throws
+    /// `dispatch_depth_error` (reported, never a stack overflow). At most
+    /// `HERALD_MAX_DISPATCH_DEPTH` (1024 unless defined otherwise).
+    std::size_t max_depth = 256;
+    /// When not empty, every message whose handler threw is also published there as a
+    /// `DeadLetter` (failures on the dead-letter channel itself are only counted).
+    std::string dead_letter_channel;
+    /// Threads of the worker pool that runs queued subscriptions on the default executor,
+    /// started with the first such subscription (thread_safe brokers only).
+    std::size_t workers = 1;
+};
+
+/// How `Broker::shutdown` treats messages still queued.
+enum class ShutdownMode : std::uint8_t {
+    drain,   ///< deliver them first (on the broker's workers, else on the calling thread)
+    discard, ///< drop them, counted as dropped
+};
+
+HERALD_NAMESPACE_END
