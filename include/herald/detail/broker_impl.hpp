@@ -125,8 +125,8 @@ public:
     /// extension uses for the messages it brings in).
     template <class T>
     std::size_t publish_local(std::string_view name, const T& payload, T* movable) {
-        return dispatcher_.template publish<T>(name, payload, movable,
-                                               Dispatcher<concurrent>::Hooks::skip);
+        return dispatcher_.template publish<T, Dispatcher<concurrent>::Hooks::skip>(name, payload,
+                                                                                    movable);
     }
 
     template <class T>
@@ -198,7 +198,7 @@ public:
     }
 
     void discarded_after_end(SubscriptionCore& core) override {
-        registry_.discarded_after_end(*queued_part(core));
+        registry_.discarded_after_end(static_cast<QueuedCore&>(core)); // only queues call it
     }
 
     void enter_handler() noexcept override {

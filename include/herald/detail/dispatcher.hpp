@@ -66,19 +66,16 @@ public:
 
     /// Publishes on the channel `name`. `movable`, when not null, is the same object as
     /// `payload` and may be moved from into a message node.
-    template <class T>
-    std::size_t publish(std::string_view name, const T& payload, T* movable,
-                        Hooks hooks = Hooks::run) {
-        Publication p(name, &payload, payload_type_of<T>, movable);
-        return enter(p, nullptr, hooks);
+    template <class T, Hooks H = Hooks::run>
+    std::size_t publish(std::string_view name, const T& payload, T* movable) {
+        return enter<T, H>(name, payload, movable, nullptr);
     }
 
     /// Publishes on a channel pinned by a publisher: no lookup, and the payload type was
     /// checked when it was pinned.
     template <class T>
     std::size_t publish_pinned(Channel& channel, const T& payload, T* movable) {
-        Publication p(channel.name, &payload, payload_type_of<T>, movable);
-        return enter(p, &channel, Hooks::run);
+        return enter<T, Hooks::run>(channel.name, payload, movable, &channel);
     }
 
     /// A queued handler threw on its consumer's thread: reported, then its dead letter.
@@ -100,19 +97,22 @@ public:
 private:
     /// Opens a dispatch level (depth limit, read-side critical section), dispatches, then
     /// publishes the dead letters and rethrows for `rethrow_after`, at the caller's level.
-    std::size_t enter(Publication& p, Channel* pinned, Hooks hooks) {
+    template <class T, Hooks H>
+    HERALD_ALWAYS_INLINE std::size_t enter(std::string_view name, const T& payload, T* movable,
+                                           Channel* pinned) {
         std::size_t receivers = 0;
+        Settlement* settlement = nullptr; // what failed deliveries leave (see dispatch)
         if constexpr (Concurrent) {
             ThreadRecord& record = this_thread_record(domain_);
             if (record.depth >= options_.max_depth) [[unlikely]] {
-                return refuse_depth(p.channel);
+                return refuse_depth(name);
             }
             CriticalSection section(domain_, record);
-            receivers = dispatch(&record, p, pinned, hooks);
+            receivers = dispatch<T, H>(&record, name, payload, movable, pinned, settlement);
         } else {
             Reclaimer<false>& reclaimer = registry_.reclaimer();
             if (reclaimer.depth() >= options_.max_depth) [[unlikely]] {
-                return refuse_depth(p.channel);
+                return refuse_depth(name);
             }
             struct Level {
                 Reclaimer<false>& r;
@@ -121,19 +121,45 @@ private:
                 Level& operator=(const Level&) = delete;
                 ~Level() { r.leave(); }
             } level(reclaimer);
-            receivers = dispatch(nullptr, p, pinned, hooks);
+            // Inlined whole: a single-threaded publish is short enough that the call would
+            // show (W1 single_threaded).
+            receivers = dispatch_inline<T, H>(nullptr, name, payload, movable, pinned, settlement);
         }
-        if (p.dead_letters || p.first_error) [[unlikely]] {
-            after_failures(p);
+        if (settlement != nullptr) [[unlikely]] {
+            after_failures(std::unique_ptr<Settlement>(settlement));
         }
         return receivers;
     }
 
-    std::size_t dispatch(ThreadRecord* record, Publication& p, Channel* pinned, Hooks hooks) {
+    /// The publication lives in this frame (its address is the frame's, not a register's).
+    /// When it returns normally, what failed deliveries left goes to `settlement`, for the
+    /// caller to settle once the dispatch level is closed; when it throws, it is destroyed
+    /// with the publication.
+    template <class T, Hooks H>
+    std::size_t dispatch(ThreadRecord* record, std::string_view name, const T& payload, T* movable,
+                         Channel* pinned, Settlement*& settlement) {
+        return dispatch_inline<T, H>(record, name, payload, movable, pinned, settlement);
+    }
+
+    template <class T, Hooks H>
+    HERALD_ALWAYS_INLINE std::size_t dispatch_inline(ThreadRecord* record, std::string_view name,
+                                                     const T& payload, T* movable, Channel* pinned,
+                                                     Settlement*& settlement) {
         if (registry_.closed()) [[unlikely]] {
             return 0;
         }
-        BrokerHooks* extension = hooks == Hooks::run ? registry_.hooks() : nullptr;
+        Publication p(name, &payload, payload_type_of<T>, movable);
+        const std::size_t receivers = deliver_all<H>(record, p, pinned);
+        if (p.settlement != nullptr) [[unlikely]] {
+            settlement = p.take_settlement().release();
+        }
+        return receivers;
+    }
+
+    template <Hooks H>
+    HERALD_ALWAYS_INLINE std::size_t deliver_all(ThreadRecord* record, Publication& p,
+                                                 Channel* pinned) {
+        BrokerHooks* extension = H == Hooks::run ? registry_.hooks() : nullptr;
         if (extension != nullptr) [[unlikely]] {
             if (!extension->before_publish(PublishEvent{p.channel, p.payload, p.type->key})) {
                 return 0;
@@ -245,8 +271,9 @@ private:
                 }
             }
         }
-        const Route route{Kind == RouteKind::pattern ? MessageKind::pmessage : MessageKind::message,
-                          pattern, position + 1};
+        const Delivery delivery{
+            p, Route{Kind == RouteKind::pattern ? MessageKind::pmessage : MessageKind::message,
+                     pattern, position + 1}};
         if (list->wants_envelope) {
             p.stamp_time();
         }
@@ -269,34 +296,35 @@ private:
                     continue;
                 }
             }
-            const DeliveryOutcome outcome = s->ops->deliver(*s, p, route);
+            const DeliveryOutcome outcome = s->ops->deliver(*s, delivery);
             if (outcome == DeliveryOutcome::received) [[likely]] {
                 ++receivers;
             } else {
-                receivers += settle(*s, p, route, outcome);
+                receivers += settle(delivery, outcome);
             }
         }
         return receivers;
     }
 
-    /// A delivery that did not simply succeed. Returns 1 if it still made a receiver.
-    [[gnu::noinline]] std::size_t settle(SubscriptionCore& s, Publication& p, const Route& route,
-                                         DeliveryOutcome outcome) {
+    /// A delivery that did not simply succeed (its subscription is in the publication's
+    /// settlement). Returns 1 if it still made a receiver.
+    [[gnu::noinline]] std::size_t settle(const Delivery& delivery, DeliveryOutcome outcome) {
+        Publication& p = delivery.publication;
         switch (outcome) {
         case DeliveryOutcome::failed: {
-            const Failure failure{p.channel, route.pattern, p.payload, p.type,
-                                  std::exchange(p.failure, nullptr)};
-            sink_.handler_failed(s, failure, &p.first_error);
+            Settlement& settlement = *p.settlement;
+            // (the subject failed; its exception goes to the sink, its dead letter waits)
+            SubscriptionCore& s = *settlement.subject;
+            const Failure failure{p.channel, delivery.route.pattern, p.payload, p.type,
+                                  std::exchange(settlement.error, nullptr)};
+            sink_.handler_failed(s, failure, &settlement.first_error);
             if (wants_dead_letter(failure)) {
-                if (!p.dead_letters) {
-                    p.dead_letters = std::make_unique<std::vector<DeadLetter>>();
-                }
-                p.dead_letters->push_back(make_dead_letter(s, failure));
+                settlement.dead_letters.push_back(make_dead_letter(s, failure));
             }
             return 1; // it received the message; its handler threw
         }
         case DeliveryOutcome::disconnect:
-            disconnect(*static_cast<QueuedCore*>(&s), p.channel);
+            disconnect(*static_cast<QueuedCore*>(p.settlement->subject), p.channel);
             return 0;
         case DeliveryOutcome::dropped:
         case DeliveryOutcome::received:
@@ -340,14 +368,13 @@ private:
     /// After the publication's dispatch level closed: its dead letters go out, at the
     /// publisher's own nesting level (not from inside the failed delivery), then the first
     /// failure is rethrown for `ExceptionPolicy::rethrow_after`.
-    [[gnu::noinline]] void after_failures(Publication& p) {
-        if (p.dead_letters) {
-            for (DeadLetter& letter : *p.dead_letters) {
-                publish_dead_letter(letter);
-            }
+    [[gnu::noinline]] void after_failures(std::unique_ptr<Settlement> settlement) {
+        for (DeadLetter& letter : settlement->dead_letters) {
+            publish_dead_letter(letter);
         }
-        if (p.first_error) {
-            std::rethrow_exception(p.first_error);
+        if (std::exception_ptr first = std::move(settlement->first_error)) {
+            settlement.reset();
+            std::rethrow_exception(first);
         }
     }
 

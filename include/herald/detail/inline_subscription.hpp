@@ -29,8 +29,10 @@ struct InlineSubscription final : SubscriptionCore {
     InlineSubscription& operator=(const InlineSubscription&) = delete;
     ~InlineSubscription() { destroy_handler(*this); }
 
-    static DeliveryOutcome deliver(SubscriptionCore& base, Publication& p, const Route& route) {
+    static DeliveryOutcome deliver(SubscriptionCore& base, const Delivery& d) {
         auto& self = static_cast<InlineSubscription&>(base);
+        Publication& p = d.publication;
+        const Route& route = d.route;
         const T& payload = *static_cast<const T*>(p.payload);
         try {
             if constexpr (envelope) {
@@ -40,7 +42,7 @@ struct InlineSubscription final : SubscriptionCore {
                 self.storage.handler(payload);
             }
         } catch (...) {
-            p.failure = std::current_exception();
+            p.report(base, std::current_exception());
             return DeliveryOutcome::failed;
         }
         return DeliveryOutcome::received;

@@ -29,6 +29,17 @@ namespace detail {
 
 struct Publication;
 
+struct SubscriptionCore;
+
+/// What the deliveries of one publication that did not simply succeed leave for the
+/// dispatcher to settle: made by the first such delivery, null on the fast path.
+struct Settlement {
+    SubscriptionCore* subject = nullptr;  // the delivery being settled now
+    std::exception_ptr error;             // what its handler threw (DeliveryOutcome::failed)
+    std::exception_ptr first_error;       // ExceptionPolicy::rethrow_after, rethrown at the end
+    std::vector<DeadLetter> dead_letters; // published once the dispatch is over
+};
+
 /// What is known about a payload type where it is published, used off the hot path: its
 /// identity, how to build the shared message node, how to copy it for a dead letter.
 struct PayloadType {
@@ -45,8 +56,8 @@ struct Publication {
     Publication(const Publication&) = delete;
     Publication& operator=(const Publication&) = delete;
     ~Publication() {
-        if (node != nullptr) {
-            node->release(); // the publisher's reference; queues hold their own
+        if (node != nullptr || settlement != nullptr) [[unlikely]] {
+            release();
         }
     }
 
@@ -60,13 +71,30 @@ struct Publication {
     MessageNode* node = nullptr;
     std::chrono::system_clock::time_point published_at{};
     bool has_time = false;
-    // What the handler of the delivery just made threw (read at once by the dispatcher).
-    std::exception_ptr failure;
-    // ExceptionPolicy::rethrow_after: the first failure, rethrown when publish returns.
-    std::exception_ptr first_error;
-    // The dead letters of failed deliveries, published once the dispatch is over (made only
-    // when a handler throws and the broker has a dead-letter channel).
-    std::unique_ptr<std::vector<DeadLetter>> dead_letters;
+    // See Settlement; owned (a plain pointer keeps the destructor's fast path inline).
+    Settlement* settlement = nullptr;
+
+    /// The delivery to `subject` did not simply succeed; `error` is what its handler threw, if
+    /// it threw. Read at once by the dispatcher, which then settles the outcome.
+    void report(SubscriptionCore& subject, std::exception_ptr error = nullptr) {
+        if (settlement == nullptr) {
+            settlement = new Settlement;
+        }
+        settlement->subject = &subject;
+        settlement->error = std::move(error);
+    }
+
+    /// Takes the settlement over (null if every delivery simply succeeded).
+    std::unique_ptr<Settlement> take_settlement() noexcept {
+        return std::unique_ptr<Settlement>(std::exchange(settlement, nullptr));
+    }
+
+    [[gnu::noinline]] void release() noexcept {
+        if (node != nullptr) {
+            node->release(); // the publisher's reference; queues hold their own
+        }
+        delete settlement;
+    }
 
     /// Reads the clock once per publication, on first need (some receiver takes Message<T>).
     void stamp_time() noexcept {
@@ -93,12 +121,20 @@ struct Route {
     std::uint64_t sequence = 0;
 };
 
+/// A publication on one route: what each delivery through the route is given. Built once per
+/// route, on the dispatcher's stack.
+struct Delivery {
+    Publication& publication;
+    Route route;
+};
+
 /// What one delivery came to.
 enum class DeliveryOutcome : std::uint8_t {
     dropped,    ///< not a receiver: a full queue dropped it (counted by the queue)
     received,   ///< a receiver
-    failed,     ///< a receiver whose handler threw; the exception is in `Publication::failure`
+    failed,     ///< a receiver whose handler threw (reported to `Publication::report`)
     disconnect, ///< not a receiver: the queue overflowed under `Overflow::disconnect`
+                ///< (reported to `Publication::report`)
 };
 
 /// A handler that threw: what the error hook and the dead-letter channel are told.

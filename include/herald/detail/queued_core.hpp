@@ -67,8 +67,8 @@ struct QueuedCore : SubscriptionCore {
     // ---- producer side --------------------------------------------------------------------
 
     /// The delivery of a queued subscription: enqueues under the overflow policy.
-    static DeliveryOutcome enqueue(SubscriptionCore& base, Publication& p, const Route& route) {
-        return static_cast<QueuedCore&>(base).offer(p, route);
+    static DeliveryOutcome enqueue(SubscriptionCore& base, const Delivery& d) {
+        return static_cast<QueuedCore&>(base).offer(d.publication, d.route);
     }
 
     DeliveryOutcome offer(Publication& p, const Route& route) {
@@ -124,6 +124,7 @@ struct QueuedCore : SubscriptionCore {
                 drops_disconnected.fetch_add(1, std::memory_order_relaxed);
                 item.node->release();
                 slow_consumer(p.channel);
+                p.report(*this);
                 return DeliveryOutcome::disconnect; // the dispatcher disconnects it
             }
             break;

@@ -50,7 +50,7 @@ inline std::uint64_t next_subscription_id() noexcept {
 /// subscription pays one pointer for all of it.
 struct SubscriptionOps {
     /// Delivers a publication through a route: invokes the handler, or enqueues.
-    DeliveryOutcome (*deliver)(SubscriptionCore&, Publication&, const Route&);
+    DeliveryOutcome (*deliver)(SubscriptionCore&, const Delivery&);
     /// Destroys the handler (once): when the broker lets go, or with the subscription.
     void (*destroy_handler)(SubscriptionCore&) noexcept;
     /// Frees the subscription (its last reference went).
