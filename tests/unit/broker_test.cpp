@@ -174,36 +174,7 @@ TEMPLATE_TEST_CASE("broker: handler one unsubscribing handler two during a dispa
     CHECK(broker.numsub("topic") == 1);
 }
 
-// ---- §3.5 lifetime ---------------------------------------------------------------------------
-
-TEST_CASE("broker: unsubscribe on another thread returns only after the running invocation "
-          "finished",
-          "[broker][semantics][threads]") {
-    herald::Broker broker;
-    Gate entered, release;
-    std::atomic<bool> finished{false};
-    auto sub = std::make_optional(broker.subscribe("slow", [&](const std::string&) {
-        entered.open();
-        release.wait();
-        finished = true;
-    }));
-    std::thread publisher([&] { broker.publish("slow", "x"); });
-    entered.wait();
-    std::atomic<bool> finished_when_returned{false};
-    std::atomic<bool> returned{false};
-    std::thread unsubscriber([&] {
-        sub.reset(); // the destructor unsubscribes
-        finished_when_returned = finished.load();
-        returned = true;
-    });
-    // Give a broken implementation every chance to return early.
-    std::this_thread::sleep_for(50ms);
-    CHECK_FALSE(returned.load());
-    release.open();
-    unsubscriber.join();
-    publisher.join();
-    CHECK(finished_when_returned.load());
-}
+// ---- §3.5 lifetime (unsubscribe from another thread: regressions/unsubscribe_quiescence_test.cpp)
 
 TEMPLATE_TEST_CASE("broker: unsubscribe from inside its own handler returns at once and the "
                    "handler is not called again",
