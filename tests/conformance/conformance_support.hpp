@@ -1,6 +1,7 @@
 #pragma once
-// Shared plumbing of the differential tests: a deterministic random generator, a child server
-// process on a free loopback port that dies with the test, and a buffered TCP connection.
+// Shared plumbing of the differential tests: the deterministic random generator (the one in
+// tests/support), a child server process on a free loopback port that dies with the test, and
+// a buffered TCP connection.
 // POSIX only (the servers these tests talk to are POSIX programs too).
 
 #include <arpa/inet.h>
@@ -12,6 +13,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "test_random.hpp"
 
 #include <cerrno>
 #include <chrono>
@@ -26,29 +29,8 @@
 
 namespace conformance {
 
-/// splitmix64: the same sequence on every platform and standard library (std::mt19937_64 is
-/// portable too, but the std distributions are not).
-class Random {
-public:
-    explicit Random(std::uint64_t seed) : state_(seed) {}
-
-    std::uint64_t next() {
-        std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return z ^ (z >> 31);
-    }
-    /// Uniform in [0, n), n > 0 (the modulo bias is irrelevant here).
-    std::size_t below(std::size_t n) { return static_cast<std::size_t>(next() % n); }
-    bool chance(unsigned percent) { return below(100) < percent; }
-    template <class T>
-    const T& pick(const std::vector<T>& items) {
-        return items[below(items.size())];
-    }
-
-private:
-    std::uint64_t state_;
-};
+/// The tests' shared splitmix64 (tests/support/test_random.hpp).
+using Random = herald_test::Random;
 
 /// `bytes` with non-printable bytes escaped, for diagnostics.
 inline std::string show(std::string_view bytes) {

@@ -100,9 +100,11 @@ TEST_CASE("regression: an observer destroyed on one thread while another publish
     }
 }
 
-TEST_CASE("regression: unsubscribe on another thread returns only after the running "
-          "invocation finished (sigslot #23)",
-          "[regression][threads]") {
+namespace {
+
+// `end` ends the subscription on another thread while its handler runs on the publisher's.
+template <class End>
+void check_end_waits_for_running_invocation(End end) {
     herald::Broker broker;
     herald_test::Gate entered, release;
     std::atomic<bool> finished{false};
@@ -116,16 +118,32 @@ TEST_CASE("regression: unsubscribe on another thread returns only after the runn
     std::atomic<bool> returned{false};
     bool finished_when_returned = false;
     std::thread unsubscriber([&] {
-        sub->unsubscribe();
+        end(sub);
         finished_when_returned = finished.load();
         returned = true;
     });
-    std::this_thread::sleep_for(std::chrono::milliseconds(20)); // a chance to return early
+    // Give a broken implementation every chance to return early.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
     CHECK_FALSE(returned.load());
     release.open();
     unsubscriber.join();
     publisher.join();
     CHECK(finished_when_returned);
+}
+
+} // namespace
+
+TEST_CASE("regression: unsubscribe on another thread returns only after the running "
+          "invocation finished (sigslot #23)",
+          "[regression][threads]") {
+    SECTION("by unsubscribe()") {
+        check_end_waits_for_running_invocation(
+            [](std::optional<herald::Subscription>& sub) { sub->unsubscribe(); });
+    }
+    SECTION("by destroying the handle") {
+        check_end_waits_for_running_invocation(
+            [](std::optional<herald::Subscription>& sub) { sub.reset(); });
+    }
 }
 
 TEST_CASE("regression: a handler unsubscribing itself never deadlocks, inline or queued "

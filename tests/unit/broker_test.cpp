@@ -1,4 +1,6 @@
-// Broker semantics (DESIGN §3 items 1-7), for both concurrency policies where they apply.
+// Unit tests of <herald/broker.hpp>: the broker's semantics (DESIGN §3 items 1-7), for both
+// concurrency policies where they apply. The handles, typed topics, messages, errors and counters
+// it hands out have their own files (subscription_test.cpp, topic_test.cpp, ...).
 #include <herald/herald.hpp>
 
 #include "counting.hpp"
@@ -17,28 +19,7 @@
 #include <thread>
 #include <vector>
 
-#if defined(__linux__)
-#include <csignal>
-#include <sys/wait.h>
-#include <unistd.h>
-#endif
-
 using namespace std::chrono_literals;
-
-namespace {
-
-struct DriverStatus {
-    std::string driver_id;
-    bool available = false;
-};
-
-struct Other {
-    int value = 0;
-};
-
-using herald_test::Gate;
-
-} // namespace
 
 using SafeBroker = herald::Broker<std::string, herald::thread_safe>;
 using SingleBroker = herald::Broker<std::string, herald::single_threaded>;
@@ -174,89 +155,7 @@ TEMPLATE_TEST_CASE("broker: handler one unsubscribing handler two during a dispa
     CHECK(broker.numsub("topic") == 1);
 }
 
-// ---- §3.5 lifetime ---------------------------------------------------------------------------
-
-TEST_CASE("broker: unsubscribe on another thread returns only after the running invocation "
-          "finished",
-          "[broker][semantics][threads]") {
-    herald::Broker broker;
-    Gate entered, release;
-    std::atomic<bool> finished{false};
-    auto sub = std::make_optional(broker.subscribe("slow", [&](const std::string&) {
-        entered.open();
-        release.wait();
-        finished = true;
-    }));
-    std::thread publisher([&] { broker.publish("slow", "x"); });
-    entered.wait();
-    std::atomic<bool> finished_when_returned{false};
-    std::atomic<bool> returned{false};
-    std::thread unsubscriber([&] {
-        sub.reset(); // the destructor unsubscribes
-        finished_when_returned = finished.load();
-        returned = true;
-    });
-    // Give a broken implementation every chance to return early.
-    std::this_thread::sleep_for(50ms);
-    CHECK_FALSE(returned.load());
-    release.open();
-    unsubscriber.join();
-    publisher.join();
-    CHECK(finished_when_returned.load());
-}
-
-TEMPLATE_TEST_CASE("broker: unsubscribe from inside its own handler returns at once and the "
-                   "handler is not called again",
-                   "[broker][semantics]", SafeBroker, SingleBroker) {
-    TestType broker;
-    int calls = 0;
-    herald::Subscription self;
-    self = broker.subscribe("once", [&](const std::string&) {
-        ++calls;
-        self.unsubscribe();
-        CHECK_FALSE(self.active());
-    });
-    CHECK(broker.publish("once", "a") == 1);
-    CHECK(broker.publish("once", "b") == 0);
-    CHECK(calls == 1);
-}
-
-TEMPLATE_TEST_CASE("broker: destroying the handle inside its own handler is safe",
-                   "[broker][semantics]", SafeBroker, SingleBroker) {
-    TestType broker;
-    auto holder = std::make_unique<herald::Subscription>();
-    int calls = 0;
-    *holder = broker.subscribe("once", [&](const std::string&) {
-        ++calls;
-        holder.reset();
-    });
-    CHECK(broker.publish("once", "a") == 1);
-    CHECK(broker.publish("once", "b") == 0);
-    CHECK(calls == 1);
-}
-
-TEMPLATE_TEST_CASE("broker: a broker destroyed before its handles leaves them inert",
-                   "[broker][semantics]", SafeBroker, SingleBroker) {
-    herald::Subscription sub;
-    std::optional<typename TestType::template Publisher<int>> publisher;
-    auto captured = std::make_shared<int>(0);
-    std::weak_ptr<int> watch = captured;
-    {
-        TestType broker;
-        sub = broker.subscribe("x", [captured](const std::string&) { ++*captured; });
-        publisher.emplace(broker.publisher(herald::Topic<int>{"ints"}));
-        captured.reset();
-        CHECK(broker.publish("x", "hi") == 1);
-        CHECK(sub.active());
-    }
-    CHECK_FALSE(sub.active());
-    CHECK(watch.expired()); // the handler (and what it captured) went with the broker
-    CHECK(publisher->publish(1) == 0);
-    auto final_stats = sub.unsubscribe();
-    CHECK(final_stats.delivered == 1);
-    CHECK_FALSE(final_stats.active);
-    CHECK(sub.stats().delivered == 1);
-}
+// ---- §3.5 lifetime: subscription_test.cpp, and regressions/unsubscribe_quiescence_test.cpp ----
 
 // ---- §3.6 re-entrancy ------------------------------------------------------------------------
 
@@ -308,15 +207,6 @@ TEMPLATE_TEST_CASE("broker: nesting deeper than max_depth is reported, not a sta
     CHECK(recurse.stats().errors == 1);
 }
 
-TEST_CASE("broker: max_depth outside 1..HERALD_MAX_DISPATCH_DEPTH is rejected", "[broker]") {
-    herald::BrokerOptions zero;
-    zero.max_depth = 0;
-    CHECK_THROWS_AS(herald::Broker<>(zero), std::invalid_argument);
-    herald::BrokerOptions huge;
-    huge.max_depth = 1u << 20;
-    CHECK_THROWS_AS(herald::Broker<>(huge), std::invalid_argument);
-}
-
 // ---- §3.7 errors -----------------------------------------------------------------------------
 
 TEMPLATE_TEST_CASE("broker: a throwing handler does not stop delivery to the others and reaches "
@@ -346,149 +236,6 @@ TEMPLATE_TEST_CASE("broker: a throwing handler does not stop delivery to the oth
     CHECK(broker.stats().errors == 1);
 }
 
-TEMPLATE_TEST_CASE("broker: the dead-letter channel receives the failed message",
-                   "[broker][semantics][errors]", SafeBroker, SingleBroker) {
-    herald::BrokerOptions options;
-    options.dead_letter_channel = "dead";
-    TestType broker(options);
-    const herald::Topic<herald::DeadLetter> dead{"dead"};
-    std::vector<herald::DeadLetter> letters;
-    auto dl = broker.subscribe(dead, [&](const herald::DeadLetter& l) { letters.push_back(l); });
-    auto failing = broker.subscribe("orders", [&](const std::string& order) {
-        if (order == "bad") {
-            throw std::invalid_argument("cannot parse");
-        }
-    });
-    broker.publish("orders", "good");
-    broker.publish("orders", "bad");
-    REQUIRE(letters.size() == 1);
-    CHECK(letters[0].channel == "orders");
-    CHECK(letters[0].subscription_id == failing.id());
-    CHECK(std::any_cast<std::string>(letters[0].payload) == "bad");
-    CHECK_THROWS_AS(std::rethrow_exception(letters[0].error), std::invalid_argument);
-}
-
-TEMPLATE_TEST_CASE("broker: rethrow_after rethrows the first exception once every handler ran",
-                   "[broker][semantics][errors]", SafeBroker, SingleBroker) {
-    herald::BrokerOptions options;
-    options.exception_policy = herald::ExceptionPolicy::rethrow_after;
-    TestType broker(options);
-    std::vector<int> ran;
-    auto h1 = broker.subscribe("t", [&](const std::string&) {
-        ran.push_back(1);
-        throw std::runtime_error("first");
-    });
-    auto h2 = broker.subscribe("t", [&](const std::string&) {
-        ran.push_back(2);
-        throw std::logic_error("second");
-    });
-    auto h3 = broker.subscribe("t", [&](const std::string&) { ran.push_back(3); });
-    try {
-        broker.publish("t", "x");
-        FAIL("publish should have rethrown");
-    } catch (const std::runtime_error& e) {
-        CHECK(std::string(e.what()) == "first");
-    }
-    CHECK(ran == std::vector<int>{1, 2, 3});
-    CHECK(broker.stats().errors == 2);
-}
-
-#if defined(__linux__)
-TEST_CASE("broker: the terminate policy ends the process when a handler throws",
-          "[broker][semantics][errors]") {
-    const pid_t child = fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
-        herald::BrokerOptions options;
-        options.exception_policy = herald::ExceptionPolicy::terminate;
-        std::signal(SIGABRT, SIG_DFL);
-        herald::Broker<std::string, herald::single_threaded> broker(options);
-        auto s = broker.subscribe("t", [](const std::string&) { throw 42; });
-        broker.publish("t", "x");
-        _exit(0); // not reached
-    }
-    int status = 0;
-    REQUIRE(waitpid(child, &status, 0) == child);
-    CHECK(WIFSIGNALED(status));
-    CHECK(WTERMSIG(status) == SIGABRT);
-}
-#endif
-
-TEMPLATE_TEST_CASE("broker: a throwing error hook does not break the dispatch", "[broker][errors]",
-                   SafeBroker, SingleBroker) {
-    TestType broker;
-    broker.on_error([](const herald::ErrorInfo&) { throw std::runtime_error("hook"); });
-    int after = 0;
-    auto bad = broker.subscribe("t", [](const std::string&) { throw 1; });
-    auto good = broker.subscribe("t", [&](const std::string&) { ++after; });
-    CHECK(broker.publish("t", "x") == 2);
-    CHECK(after == 1);
-}
-
-// ---- typed topics ------------------------------------------------------------------------------
-
-TEMPLATE_TEST_CASE("broker: typed topics deliver their payload type", "[broker][topic]", SafeBroker,
-                   SingleBroker) {
-    TestType broker;
-    const herald::Topic<DriverStatus> status{"driver-status-changed"};
-    std::vector<std::string> log;
-    auto s = broker.subscribe(status, [&](const DriverStatus& e) {
-        log.push_back(e.driver_id + (e.available ? ":on" : ":off"));
-    });
-    CHECK(broker.publish(status, DriverStatus{"abc", true}) == 1);
-    CHECK(broker.publish(status, {"def", false}) == 1);
-    auto publisher = broker.publisher(status);
-    CHECK(publisher.publish({"ghi", true}) == 1);
-    CHECK(publisher.channel() == "driver-status-changed");
-    CHECK(log == std::vector<std::string>{"abc:on", "def:off", "ghi:on"});
-}
-
-TEMPLATE_TEST_CASE("broker: one channel used with two payload types is reported naming both "
-                   "types and the channel",
-                   "[broker][topic]", SafeBroker, SingleBroker) {
-    TestType broker;
-    const herald::Topic<DriverStatus> a{"shared-name"};
-    const herald::Topic<Other> b{"shared-name"};
-    auto s = broker.subscribe(a, [](const DriverStatus&) {});
-    try {
-        broker.publish(b, Other{1});
-        FAIL("expected type_mismatch_error");
-    } catch (const herald::type_mismatch_error& e) {
-        const std::string what = e.what();
-        CHECK(what.find("shared-name") != std::string::npos);
-        CHECK(what.find("DriverStatus") != std::string::npos);
-        CHECK(what.find("Other") != std::string::npos);
-        CHECK(e.channel() == "shared-name");
-    }
-    CHECK_THROWS_AS(broker.subscribe(b, [](const Other&) {}), herald::type_mismatch_error);
-    CHECK_THROWS_AS(broker.subscribe("shared-name", [](const std::string&) {}),
-                    herald::type_mismatch_error);
-    CHECK_THROWS_AS(broker.publish("shared-name", "text"), herald::type_mismatch_error);
-    CHECK_THROWS_AS(broker.publisher(b), herald::type_mismatch_error);
-    s.unsubscribe();
-    // With no subscriber left the name is free again.
-    auto t = broker.subscribe(b, [](const Other&) {});
-    CHECK(broker.publish(b, Other{2}) == 1);
-}
-
-TEMPLATE_TEST_CASE("broker: a pattern subscription receives only publishes of its payload type",
-                   "[broker][topic]", SafeBroker, SingleBroker) {
-    TestType broker;
-    int strings = 0, statuses = 0;
-    auto ps = broker.psubscribe("driver-*", [&](const std::string&) { ++strings; });
-    auto pt = broker.template psubscribe<DriverStatus>("driver-*",
-                                                       [&](const herald::Message<DriverStatus>& m) {
-                                                           CHECK(m.pattern == "driver-*");
-                                                           ++statuses;
-                                                       });
-    CHECK(broker.numpat() == 1); // identical patterns share one entry, as Redis counts them
-    CHECK(broker.publish(herald::Topic<DriverStatus>{"driver-1"}, DriverStatus{"1", true}) == 1);
-    CHECK(broker.publish("driver-2", "text") == 1);
-    CHECK(strings == 1);
-    CHECK(statuses == 1);
-    CHECK(broker.stats().type_mismatches == 2);
-}
-
 // ---- channels are binary-safe
 // --------------------------------------------------------------------
 
@@ -508,31 +255,6 @@ TEMPLATE_TEST_CASE("broker: channel names are binary-safe, empty included", "[br
     CHECK(empty == 1);
     CHECK(broker.numsub(with_nul) == 1);
     CHECK(broker.channels() == std::vector<std::string>{"", with_nul});
-}
-
-// ---- the envelope ------------------------------------------------------------------------------
-
-TEMPLATE_TEST_CASE("broker: the envelope carries kind, channel, payload, sequence and time",
-                   "[broker]", SafeBroker, SingleBroker) {
-    TestType broker;
-    std::vector<std::uint64_t> sequences;
-    const auto before = std::chrono::system_clock::now();
-    std::chrono::system_clock::time_point stamped{};
-    auto s = broker.subscribe("seq", [&](const herald::Message<std::string>& m) {
-        CHECK(m.kind == herald::MessageKind::message);
-        CHECK(m.channel == "seq");
-        CHECK(m.payload == "p");
-        sequences.push_back(m.sequence);
-        stamped = m.published_at;
-    });
-    broker.publish("seq", "p");
-    broker.publish("seq", "p");
-    // A new subscriber changes the list; the sequence continues.
-    auto other = broker.subscribe("seq", [](const std::string&) {});
-    broker.publish("seq", "p");
-    CHECK(sequences == std::vector<std::uint64_t>{1, 2, 3});
-    CHECK(stamped >= before);
-    CHECK(stamped <= std::chrono::system_clock::now());
 }
 
 // ---- payload sharing and allocation
@@ -622,51 +344,8 @@ TEMPLATE_TEST_CASE("broker: introspection follows Redis PUBSUB CHANNELS, NUMSUB 
     CHECK(broker.stats().subscriptions == 4);
 }
 
-TEMPLATE_TEST_CASE("broker: delivered counts survive list changes exactly",
-                   "[broker][introspection]", SafeBroker, SingleBroker) {
-    TestType broker;
-    auto first = broker.subscribe("c", [](const std::string&) {});
-    broker.publish("c", "1");
-    auto second = broker.subscribe("c", [](const std::string&) {});
-    broker.publish("c", "2");
-    broker.publish("c", "3");
-    second.unsubscribe();
-    broker.publish("c", "4");
-    CHECK(first.stats().delivered == 4);
-    CHECK(second.stats().delivered == 2);
-    CHECK_FALSE(second.stats().active);
-}
-
-// ---- handles ---------------------------------------------------------------------------------
-
-TEMPLATE_TEST_CASE("broker: subscription handles move, detach and group", "[broker][subscription]",
-                   SafeBroker, SingleBroker) {
-    TestType broker;
-    int calls = 0;
-    herald::Subscription a = broker.subscribe("x", [&](const std::string&) { ++calls; });
-    herald::Subscription b = std::move(a);
-    CHECK_FALSE(a.active());
-    CHECK_FALSE(static_cast<bool>(a));
-    CHECK(b.active());
-    CHECK(b.id() != 0);
-    broker.publish("x", "1");
-    CHECK(calls == 1);
-
-    b.detach();
-    CHECK_FALSE(b.active());
-    CHECK(broker.publish("x", "2") == 1); // still subscribed, for the broker's lifetime
-
-    herald::SubscriptionGroup session;
-    session += broker.subscribe("room:1", [&](const std::string&) { ++calls; });
-    session.add(broker.subscribe("room:2", [&](const std::string&) { ++calls; }));
-    session += broker.psubscribe("room:*", [&](const std::string&) { ++calls; });
-    CHECK(session.size() == 3);
-    CHECK(broker.publish("room:1", "hi") == 2);
-    session.unsubscribe_all();
-    CHECK(session.empty());
-    CHECK(broker.publish("room:1", "hi") == 0);
-    CHECK(broker.numpat() == 0);
-}
+// ---- shutdown and channel reuse
+// ------------------------------------------------------------------
 
 TEST_CASE("broker: shutdown ends every subscription and later publishes reach nobody", "[broker]") {
     herald::Broker broker;
@@ -676,26 +355,6 @@ TEST_CASE("broker: shutdown ends every subscription and later publishes reach no
     CHECK(broker.publish("x", "after") == 0);
     CHECK_THROWS_AS(broker.subscribe("x", [](const std::string&) {}), herald::broker_closed_error);
     broker.shutdown(); // idempotent
-}
-
-TEMPLATE_TEST_CASE("broker: a channel left without subscribers is reused and may change payload "
-                   "type",
-                   "[broker][topic]", SafeBroker, SingleBroker) {
-    TestType broker;
-    const herald::Topic<int> ints{"reused"};
-    const herald::Topic<Other> others{"reused"};
-    for (int round = 0; round < 200; ++round) { // more rounds than unused channels are kept
-        auto s = broker.subscribe(ints, [](const int&) {});
-        CHECK(broker.publish(ints, round) == 1);
-        CHECK_THROWS_AS(broker.publish(others, Other{round}), herald::type_mismatch_error);
-    }
-    CHECK(broker.publish(ints, 1) == 0); // empty: nothing to check against, nobody receives
-    int got = 0;
-    auto t = broker.subscribe(others, [&](const Other& o) { got = o.value; });
-    CHECK(broker.publish(others, Other{7}) == 1);
-    CHECK(got == 7);
-    CHECK_THROWS_AS(broker.publish(ints, 1), herald::type_mismatch_error);
-    CHECK(broker.channels() == std::vector<std::string>{"reused"});
 }
 
 TEMPLATE_TEST_CASE("broker: patterns removed in any order leave the others matching",
@@ -720,103 +379,4 @@ TEMPLATE_TEST_CASE("broker: patterns removed in any order leave the others match
         CHECK(broker.publish("sensor:" + std::to_string(i) + ":temp", "x") == (removed ? 0u : 1u));
         CHECK(hits[static_cast<std::size_t>(i)] == (removed ? 0 : 1));
     }
-}
-
-// A channel's counter belongs to the first thread that publishes over it and is advanced
-// without a locked instruction; a second publisher thread or a writer replacing the list takes
-// that ownership away first. Counts and sequence numbers must stay exact through every hand-over.
-TEST_CASE("counts and sequence numbers stay exact when publisher threads take a channel "
-          "over from each other while subscribers churn",
-          "[broker][concurrency][stats]") {
-    herald::Broker<std::string> broker;
-    constexpr std::uint64_t per_phase = 20000;
-    constexpr std::uint64_t total = 7 * per_phase;
-    // seen[n]: how often sequence number n arrived (the last slot collects out-of-range ones).
-    std::vector<std::atomic<std::uint32_t>> seen(total + 2);
-    std::atomic<std::uint64_t> plain_calls{0};
-    auto envelope = broker.subscribe("shared", [&](const herald::Message<std::string>& msg) {
-        seen[std::min<std::uint64_t>(msg.sequence, total + 1)].fetch_add(1);
-    });
-    auto plain = broker.subscribe("shared", [&](const std::string&) { ++plain_calls; });
-
-    std::uint64_t published = 0;
-    // One thread alone (owns the counter), then another alone (takes it over), then both.
-    std::thread([&] {
-        for (std::uint64_t i = 0; i < per_phase; ++i) {
-            broker.publish("shared", "a");
-        }
-    }).join();
-    published += per_phase;
-    std::thread([&] {
-        for (std::uint64_t i = 0; i < per_phase; ++i) {
-            broker.publish("shared", "b");
-        }
-    }).join();
-    published += per_phase;
-    auto two_publishers = [&](bool with_churn) {
-        std::atomic<bool> stop{false};
-        std::thread churn([&] {
-            while (with_churn && !stop.load()) {
-                auto extra = broker.subscribe("shared", [](const std::string&) {});
-            }
-        });
-        std::thread p1([&] {
-            for (std::uint64_t i = 0; i < per_phase; ++i) {
-                broker.publish("shared", "c");
-            }
-        });
-        std::thread p2([&] {
-            for (std::uint64_t i = 0; i < per_phase; ++i) {
-                broker.publish("shared", "d");
-            }
-        });
-        p1.join();
-        p2.join();
-        stop = true;
-        churn.join();
-        published += 2 * per_phase;
-    };
-    two_publishers(false); // both count on one list: one owns it until the other takes over
-    two_publishers(true);  // lists are replaced under both
-    // And the main thread, after all of that.
-    for (std::uint64_t i = 0; i < per_phase; ++i) {
-        broker.publish("shared", "e");
-    }
-    published += per_phase;
-
-    REQUIRE(published == total);
-    CHECK(plain_calls.load() == published);
-    CHECK(plain.stats().delivered == published);
-    CHECK(envelope.stats().delivered == published);
-    std::uint64_t once = 0;
-    for (std::uint64_t n = 1; n <= total; ++n) {
-        once += seen[n].load() == 1 ? 1U : 0U;
-    }
-    CHECK(once == total); // every number exactly once: no count was lost or repeated
-    CHECK(seen[0].load() == 0);
-    CHECK(seen[total + 1].load() == 0);
-}
-
-// Memory per subscription (DESIGN §7: at most 96 bytes on one channel): the subscription is
-// one block holding the handler in place, plus one pointer in its channel's list.
-TEST_CASE("a subscription with a pointer-sized handler is one block of at most 72 bytes",
-          "[broker][memory]") {
-    std::uint64_t sink = 0;
-    auto handler = [s = &sink](const int& v) { *s += static_cast<std::uint64_t>(v); };
-    using Inline = herald::detail::InlineSubscription<int, decltype(handler)>;
-    if constexpr (sizeof(void*) == 8) {
-        CHECK(sizeof(herald::detail::SubscriptionCore) <= 64);
-        CHECK(sizeof(Inline) <= 72);
-    }
-    herald::Broker<int> broker;
-    auto first = broker.subscribe("one", handler);
-    for (int i = 0; i < 4; ++i) {
-        broker.subscribe("one", handler).unsubscribe(); // warms reclamation's bookkeeping
-    }
-    herald_test::AllocationCounter::start();
-    auto second = broker.subscribe("one", handler);
-    const std::size_t allocations = herald_test::AllocationCounter::stop();
-    CHECK(allocations == 2); // the subscription, and the channel's list with one more entry
-    CHECK(broker.publish("one", 1) == 2);
-    CHECK(sink == 2);
 }

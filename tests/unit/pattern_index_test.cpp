@@ -3,6 +3,7 @@
 // and keep one entry per distinct pattern.
 
 #include "test_catch.hpp"
+#include "test_random.hpp"
 
 #include <herald/detail/pattern_index.hpp>
 #include <herald/pattern.hpp>
@@ -20,25 +21,7 @@ using herald::detail::PatternIndex;
 
 namespace {
 
-// splitmix64: the same sequence everywhere.
-class Random {
-public:
-    explicit Random(std::uint64_t seed) : state_(seed) {}
-    std::uint64_t next() {
-        std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return z ^ (z >> 31);
-    }
-    std::size_t below(std::size_t n) { return static_cast<std::size_t>(next() % n); }
-    template <class T>
-    const T& pick(const std::vector<T>& items) {
-        return items[below(items.size())];
-    }
-
-private:
-    std::uint64_t state_;
-};
+using herald_test::Random;
 
 bool pattern_less(const Pattern& a, const Pattern& b) {
     return std::make_tuple(a.kind(), a.separator(), a.text()) <

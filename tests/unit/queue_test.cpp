@@ -1,4 +1,5 @@
-// Queued delivery (DESIGN §5): bounded queues, overflow policies, executors, lifetime.
+// Unit tests of <herald/queue.hpp>: queued delivery (DESIGN §5): bounded queues, overflow
+// policies, lifetime. Where a queued handler runs is executor_test.cpp; mailboxes mailbox_test.cpp.
 // Counts are exact: a manual executor or polling decides when handlers run, never a sleep.
 #include <herald/herald.hpp>
 
@@ -13,15 +14,15 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 using namespace std::chrono_literals;
 
 namespace {
-
-using herald_test::ThreadPool;
 
 herald::queued manual_queue(herald::ManualExecutor& executor, std::size_t capacity,
                             herald::Overflow overflow) {
@@ -33,6 +34,18 @@ herald::queued manual_queue(herald::ManualExecutor& executor, std::size_t capaci
 }
 
 } // namespace
+
+TEST_CASE("queue: the default queue holds 1024, drops the newest and runs on the workers",
+          "[queue]") {
+    static_assert(std::is_same_v<herald::queued, herald::QueueOptions>);
+    static_assert(std::is_base_of_v<std::invalid_argument, herald::queue_options_error>);
+    const herald::queued defaults;
+    CHECK(defaults.capacity == 1024);
+    CHECK(defaults.overflow == herald::Overflow::drop_newest);
+    CHECK(defaults.block_timeout == 100ms);
+    CHECK(defaults.executor.is_workers());
+    CHECK_FALSE(static_cast<bool>(defaults.on_slow_consumer));
+}
 
 TEST_CASE("queue: a capacity of 0 is rejected with a clear error", "[queue]") {
     herald::Broker broker;
@@ -239,163 +252,6 @@ TEST_CASE("queue: other subscribers are unaffected by a slow one", "[queue]") {
     }
     CHECK(fast == 100);
     CHECK(slow.stats().drops.newest == 99);
-}
-
-TEST_CASE("queue: on the worker pool a handler sees each publisher's order and never runs "
-          "concurrently with itself",
-          "[queue][threads]") {
-    herald::BrokerOptions options;
-    options.workers = 2;
-    herald::Broker<std::pair<int, int>> broker(options);
-    constexpr int publishers = 2;
-    constexpr int per_publisher = 20000;
-    std::atomic<int> in_flight{0};
-    std::atomic<bool> overlapped{false};
-    std::vector<int> last(publishers, -1);
-    bool in_order = true;
-    std::atomic<int> received{0};
-    herald::queued q;
-    q.capacity = 1 << 16;
-    auto sub = broker.subscribe(
-        "ordered",
-        [&](const std::pair<int, int>& m) {
-            if (in_flight.fetch_add(1) != 0) {
-                overlapped = true;
-            }
-            auto& l = last[static_cast<std::size_t>(m.first)];
-            if (m.second != l + 1) {
-                in_order = false;
-            }
-            l = m.second;
-            in_flight.fetch_sub(1);
-            received.fetch_add(1);
-        },
-        q);
-    std::vector<std::thread> threads;
-    for (int p = 0; p < publishers; ++p) {
-        threads.emplace_back([&, p] {
-            for (int i = 0; i < per_publisher; ++i) {
-                broker.publish("ordered", std::pair<int, int>{p, i});
-            }
-        });
-    }
-    for (auto& t : threads) {
-        t.join();
-    }
-    broker.shutdown(herald::ShutdownMode::drain);
-    CHECK(received == publishers * per_publisher);
-    CHECK(in_order);
-    CHECK_FALSE(overlapped);
-    const auto st = sub.stats();
-    CHECK(st.delivered == static_cast<std::uint64_t>(publishers * per_publisher));
-    CHECK(st.dropped == 0);
-}
-
-TEST_CASE("queue: a user executor runs the handler in order and never concurrently",
-          "[queue][threads]") {
-    ThreadPool pool(3);
-    herald::Broker<int> broker;
-    std::atomic<int> in_flight{0};
-    std::atomic<bool> overlapped{false};
-    int last = -1;
-    bool in_order = true;
-    std::atomic<int> received{0};
-    herald::queued q;
-    q.capacity = 100000;
-    q.executor = herald::Executor::of(pool);
-    auto sub = broker.subscribe(
-        "n",
-        [&](const int& v) {
-            if (in_flight.fetch_add(1) != 0) {
-                overlapped = true;
-            }
-            if (v != last + 1) {
-                in_order = false;
-            }
-            last = v;
-            in_flight.fetch_sub(1);
-            received.fetch_add(1);
-        },
-        q);
-    for (int i = 0; i < 50000; ++i) {
-        broker.publish("n", i);
-    }
-    while (received.load() < 50000) {
-        std::this_thread::yield();
-    }
-    CHECK(in_order);
-    CHECK_FALSE(overlapped);
-}
-
-TEST_CASE("queue: a polled subscription runs on the caller's thread through poll, drain and "
-          "wait_for",
-          "[queue]") {
-    herald::Broker broker;
-    herald::queued q;
-    q.executor = herald::Executor::polled();
-    std::vector<std::string> got;
-    const auto me = std::this_thread::get_id();
-    auto sub = broker.subscribe(
-        "p",
-        [&](const std::string& s) {
-            CHECK(std::this_thread::get_id() == me);
-            got.push_back(s);
-        },
-        q);
-    for (int i = 0; i < 5; ++i) {
-        broker.publish("p", std::to_string(i));
-    }
-    CHECK(got.empty());
-    CHECK(sub.drain(2) == 2);
-    CHECK(got == std::vector<std::string>{"0", "1"});
-    CHECK(sub.poll() == 3);
-    CHECK(sub.poll() == 0);
-    CHECK(sub.wait_for(1ms) == 0); // nothing came
-    std::thread later([&] { broker.publish("p", "late"); });
-    while (sub.wait_for(10ms) == 0) {
-    }
-    later.join();
-    CHECK(got.back() == "late");
-}
-
-TEST_CASE("queue: a mailbox is consumed with try_receive, receive_for and a listen loop",
-          "[queue][mailbox]") {
-    herald::Broker broker;
-    herald::queued q;
-    q.capacity = 16;
-    auto inbox = broker.subscribe("system_notifications", q);
-    auto alerts = broker.psubscribe("alerts:*", q);
-    CHECK_FALSE(inbox.try_receive().has_value());
-    CHECK_FALSE(inbox.receive_for(1ms).has_value());
-    CHECK(broker.publish("system_notifications", "disk 90%") == 1);
-    CHECK(broker.publish("alerts:cpu", "85%") == 1);
-    auto m = inbox.try_receive();
-    REQUIRE(m.has_value());
-    CHECK(m->kind == herald::MessageKind::message);
-    CHECK(m->channel == "system_notifications");
-    CHECK(m->payload == "disk 90%");
-    CHECK(m->sequence == 1);
-    auto a = alerts.receive();
-    REQUIRE(a.has_value());
-    CHECK(a->kind == herald::MessageKind::pmessage);
-    CHECK(a->pattern == "alerts:*");
-    CHECK(a->channel == "alerts:cpu");
-
-    std::vector<std::string> heard;
-    std::thread listener([&] {
-        for (auto& msg : inbox.listen()) {
-            heard.push_back(msg.payload);
-        }
-    });
-    broker.publish("system_notifications", "one");
-    broker.publish("system_notifications", "two");
-    while (inbox.stats().delivered < 3) {
-        std::this_thread::yield();
-    }
-    broker.shutdown(); // ends the subscription: the listen loop returns
-    listener.join();
-    CHECK(heard == std::vector<std::string>{"one", "two"});
-    CHECK(inbox.stats().delivered == 3);
 }
 
 TEST_CASE("queue: one payload allocation is shared by every queue of a publish", "[queue]") {
@@ -703,30 +559,6 @@ TEST_CASE("queue: queued messages outlive the thread that published them", "[que
     }
 }
 
-TEST_CASE("queue: a channel name of any bytes and length reaches a queued envelope intact",
-          "[queue]") {
-    herald::Broker broker;
-    std::vector<std::string> names{"", std::string("nul\0inside", 10), "short",
-                                   std::string(1000, 'x') + "end"};
-    herald::queued q;
-    q.capacity = 16;
-    q.executor = herald::Executor::polled();
-    std::vector<herald::Mailbox<std::string>> mailboxes;
-    for (const std::string& name : names) {
-        mailboxes.push_back(broker.subscribe(name, q));
-    }
-    for (const std::string& name : names) {
-        broker.publish(name, "payload of " + std::to_string(name.size()));
-    }
-    for (std::size_t i = 0; i < names.size(); ++i) {
-        auto m = mailboxes[i].try_receive();
-        REQUIRE(m);
-        CHECK(m->channel == names[i]);
-        CHECK(m->payload == "payload of " + std::to_string(names[i].size()));
-        CHECK_FALSE(mailboxes[i].try_receive());
-    }
-}
-
 TEST_CASE("queue: an over-aligned payload keeps its alignment in the queue", "[queue]") {
     struct alignas(64) Wide {
         int value;
@@ -748,52 +580,6 @@ TEST_CASE("queue: an over-aligned payload keeps its alignment in the queue", "[q
     }
     sub.poll();
     CHECK(got == std::vector<int>{0, 1, 2, 3});
-}
-
-TEST_CASE("queue: a busy subscription lets another one run on a single worker between batches",
-          "[queue][threads]") {
-    herald::BrokerOptions options;
-    options.workers = 1;
-    herald::Broker broker(options);
-    std::mutex mutex;
-    std::condition_variable cv;
-    bool other_published = false;
-    std::atomic<bool> busy_started{false};
-    std::atomic<int> busy_seen{0};
-    std::atomic<int> busy_seen_when_other_ran{-1};
-    herald::queued q;
-    q.capacity = 4096;
-    auto busy = broker.subscribe(
-        "busy",
-        [&](const std::string&) {
-            if (busy_seen.fetch_add(1) == 0) {
-                // Hold the only worker until the other subscription is waiting for it.
-                busy_started = true;
-                std::unique_lock lock(mutex);
-                cv.wait(lock, [&] { return other_published; });
-            }
-        },
-        q);
-    auto other = broker.subscribe(
-        "other", [&](const std::string&) { busy_seen_when_other_ran = busy_seen.load(); }, q);
-    for (int i = 0; i < 2000; ++i) {
-        broker.publish("busy", "x");
-    }
-    while (!busy_started) {
-        std::this_thread::yield();
-    }
-    broker.publish("other", "y");
-    {
-        std::lock_guard lock(mutex);
-        other_published = true;
-    }
-    cv.notify_all();
-    while (busy_seen < 2000 || busy_seen_when_other_ran < 0) { // both on the worker, not
-        std::this_thread::yield();                             // in shutdown's drain
-    }
-    CHECK(busy_seen == 2000);
-    CHECK(busy_seen_when_other_ran > 0);
-    CHECK(busy_seen_when_other_ran < 2000); // not made to wait for the whole backlog
 }
 
 TEST_CASE("queue: a queue of any capacity keeps order and its bound across many wrap-arounds",
