@@ -57,30 +57,48 @@ class Broker {
     using Impl = detail::BrokerImpl<Policy>;
 
 public:
+    /// The payload type of the broker's string channels.
     using payload_type = Payload;
+    /// The concurrency policy, `thread_safe` or `single_threaded`.
     using policy_type = Policy;
     /// The publisher type of this broker for payload type `T` (see `publisher`).
     template <class T>
     using Publisher = herald::Publisher<T, Policy>;
 
-    /// A broker with default options.
+    /// A broker with default options; starts no thread (the worker pool starts with the first
+    /// queued subscription on the default executor).
+    /// **Thread-safety:** any thread; the broker may then be used from other threads.
+    /// **Lifetime:** the broker owns every subscription made on it until it is destroyed.
     Broker() : Broker(BrokerOptions{}) {}
 
-    /// A broker with `options`. Throws `std::invalid_argument` for an out-of-range option.
+    /// A broker with `options`. Throws `std::invalid_argument` for an out-of-range option
+    /// (`max_depth` of 0 or above `HERALD_MAX_DISPATCH_DEPTH`, `workers` of 0).
+    /// **Thread-safety:** any thread; the broker may then be used from other threads.
+    /// **Lifetime:** `options` is copied; `options()` returns the broker's copy.
     explicit Broker(BrokerOptions options) : impl_(std::make_shared<Impl>(std::move(options))) {}
 
+    /// Not copyable (nor movable): handles and publishers refer to this broker.
     Broker(const Broker&) = delete;
+    /// Not copy-assignable (nor movable): handles and publishers refer to this broker.
     Broker& operator=(const Broker&) = delete;
 
-    /// Shuts down, draining queued messages (see `shutdown`).
+    /// Shuts down with `ShutdownMode::drain`: queued messages are delivered, then every
+    /// subscription ends and the worker threads are joined.
+    /// **Thread-safety:** not from inside one of this broker's handlers, nor while another
+    /// thread calls one of its member functions.
+    /// **Lifetime:** handlers are destroyed before it returns; handles become inert and
+    /// publishers made by `publisher` deliver to nobody (both may outlive the broker).
     ~Broker() { impl_->shutdown(); }
 
     // ---- subscribe -----------------------------------------------------------------------
 
-    /// Subscribes `handler` to the string channel `channel` (any bytes, empty allowed). The
-    /// subscription is live when this returns; it does not see messages published before.
-    /// **Thread-safety:** any thread, including from inside a handler (a subscription added
-    /// during a dispatch does not receive the message being dispatched).
+    /// Subscribes `handler` to the string channel `channel` (any bytes, empty allowed), invoked
+    /// on the publishing thread. The subscription is live when this returns; it does not see
+    /// messages published before. Throws `type_mismatch_error` if the channel is in use with
+    /// another payload type, `broker_closed_error` after `shutdown`.
+    /// **Thread-safety:** any thread (a single_threaded broker: its one thread), including from
+    /// inside a handler (a subscription added during a dispatch does not receive the message
+    /// being dispatched).
     /// **Lifetime:** the subscription lasts as long as the returned handle: dropping the handle
     /// unsubscribes at once. The handler is destroyed after the subscription ends and no
     /// dispatch can still reach it.
@@ -91,11 +109,13 @@ public:
         return impl_->template subscribe<Payload>(channel, std::forward<H>(handler));
     }
 
-    /// Subscribes `handler` to a typed topic. Throws `type_mismatch_error` if the channel is
-    /// in use with another payload type.
-    /// **Thread-safety:** any thread, including from inside a handler.
+    /// Subscribes `handler` to the typed topic `topic`, invoked on the publishing thread.
+    /// Throws `type_mismatch_error` if the channel is in use with another payload type,
+    /// `broker_closed_error` after `shutdown`.
+    /// **Thread-safety:** any thread (a single_threaded broker: its one thread), including from
+    /// inside a handler.
     /// **Lifetime:** the subscription lasts as long as the returned handle; the handler is
-    /// destroyed once no dispatch can reach it.
+    /// destroyed once no dispatch can reach it. `topic` need only live for the call.
     template <class T, class H>
     requires Handler<H, T>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
@@ -107,9 +127,12 @@ public:
     /// string; `nats_pattern(...)` and `mqtt_pattern(...)` for token patterns), for publishes
     /// whose payload type is `Payload`. Handlers taking `Message` see `kind == pmessage` and
     /// the pattern. A channel matched by an exact subscription and a pattern (or by two
-    /// patterns) delivers once per subscription, as Redis does.
-    /// **Thread-safety:** any thread, including from inside a handler.
-    /// **Lifetime:** the subscription lasts as long as the returned handle.
+    /// patterns) delivers once per subscription, as Redis does. Throws `broker_closed_error`
+    /// after `shutdown`.
+    /// **Thread-safety:** any thread (a single_threaded broker: its one thread), including from
+    /// inside a handler.
+    /// **Lifetime:** the subscription lasts as long as the returned handle; the handler is
+    /// destroyed once no dispatch can reach it. The broker keeps its own copy of `pattern`.
     template <class H>
     requires Handler<H, Payload>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
@@ -118,9 +141,13 @@ public:
     }
 
     /// Subscribes `handler` to every channel matching `pattern`, for publishes of payload
-    /// type `T` (`broker.psubscribe<DriverStatus>("drivers:*", ...)`).
-    /// **Thread-safety:** any thread, including from inside a handler.
-    /// **Lifetime:** the subscription lasts as long as the returned handle.
+    /// type `T` (`broker.psubscribe<DriverStatus>("drivers:*", ...)`); matching channels of
+    /// another payload type are skipped and counted. Throws `broker_closed_error` after
+    /// `shutdown`.
+    /// **Thread-safety:** any thread (a single_threaded broker: its one thread), including from
+    /// inside a handler.
+    /// **Lifetime:** the subscription lasts as long as the returned handle; the handler is
+    /// destroyed once no dispatch can reach it. The broker keeps its own copy of `pattern`.
     template <class T, class H>
     requires Handler<H, T>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
@@ -136,10 +163,13 @@ public:
     /// `Subscription::poll()`/`drain()`/`wait_for()`. The handler never runs concurrently with
     /// itself and sees each publishing thread's messages in publish order. A full queue
     /// applies `options.overflow`; every drop is counted. Throws `queue_options_error` for a
-    /// capacity of 0.
-    /// **Thread-safety:** any thread, including from inside a handler.
+    /// capacity of 0 (or the default executor on a single_threaded broker),
+    /// `type_mismatch_error` if the channel is in use with another payload type.
+    /// **Thread-safety:** any thread (a single_threaded broker: its one thread), including from
+    /// inside a handler.
     /// **Lifetime:** unsubscribing discards what is still queued (counted as dropped) and
-    /// waits for a running invocation on another thread, as for inline subscriptions.
+    /// waits for an invocation running on another thread. A user executor in `options` must
+    /// outlive the subscription.
     template <class H>
     requires Handler<H, Payload>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
@@ -148,10 +178,17 @@ public:
                                                          std::move(options));
     }
 
-    /// Subscribes `handler` to a typed topic with a bounded queue (see the string-channel
-    /// overload for the queue's behaviour).
-    /// **Thread-safety:** any thread, including from inside a handler.
-    /// **Lifetime:** unsubscribing discards what is still queued (counted as dropped).
+    /// Subscribes `handler` to the typed topic `topic` with a bounded queue of
+    /// `options.capacity` messages: publishing enqueues, the handler runs where
+    /// `options.executor` says (never concurrently with itself) and a full queue applies
+    /// `options.overflow`. Throws `queue_options_error` for a capacity of 0 (or the default
+    /// executor on a single_threaded broker), `type_mismatch_error` if the channel is in use
+    /// with another payload type.
+    /// **Thread-safety:** any thread (a single_threaded broker: its one thread), including from
+    /// inside a handler.
+    /// **Lifetime:** unsubscribing discards what is still queued (counted as dropped) and
+    /// waits for an invocation running on another thread. A user executor in `options` must
+    /// outlive the subscription.
     template <class T, class H>
     requires Handler<H, T>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
@@ -160,9 +197,16 @@ public:
                                                    std::move(options));
     }
 
-    /// Subscribes `handler` to a pattern with a bounded queue, for payload type `Payload`.
-    /// **Thread-safety:** any thread, including from inside a handler.
-    /// **Lifetime:** unsubscribing discards what is still queued (counted as dropped).
+    /// Subscribes `handler` to every channel matching `pattern`, for payload type `Payload`,
+    /// with a bounded queue of `options.capacity` messages run where `options.executor` says
+    /// (never concurrently with itself) under the overflow policy `options.overflow`. Throws
+    /// `queue_options_error` for a capacity of 0 (or the default executor on a
+    /// single_threaded broker).
+    /// **Thread-safety:** any thread (a single_threaded broker: its one thread), including from
+    /// inside a handler.
+    /// **Lifetime:** unsubscribing discards what is still queued (counted as dropped) and
+    /// waits for an invocation running on another thread. A user executor in `options` must
+    /// outlive the subscription.
     template <class H>
     requires Handler<H, Payload>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
@@ -171,9 +215,16 @@ public:
             std::move(pattern), std::forward<H>(handler), std::move(options));
     }
 
-    /// Subscribes `handler` to a pattern with a bounded queue, for payload type `T`.
-    /// **Thread-safety:** any thread, including from inside a handler.
-    /// **Lifetime:** unsubscribing discards what is still queued (counted as dropped).
+    /// Subscribes `handler` to every channel matching `pattern`, for payload type `T`, with a
+    /// bounded queue of `options.capacity` messages run where `options.executor` says (never
+    /// concurrently with itself) under the overflow policy `options.overflow`. Throws
+    /// `queue_options_error` for a capacity of 0 (or the default executor on a
+    /// single_threaded broker).
+    /// **Thread-safety:** any thread (a single_threaded broker: its one thread), including from
+    /// inside a handler.
+    /// **Lifetime:** unsubscribing discards what is still queued (counted as dropped) and
+    /// waits for an invocation running on another thread. A user executor in `options` must
+    /// outlive the subscription.
     template <class T, class H>
     requires Handler<H, T>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
@@ -184,16 +235,21 @@ public:
 
     /// A mailbox on a string channel: a queued subscription without a handler, consumed on
     /// the caller's thread with `try_receive`, `receive_for`, `receive` or
-    /// `for (auto& m : mailbox.listen())`. `options.executor` must be left at its default.
-    /// **Thread-safety:** any thread; see `Mailbox` for receiving.
+    /// `for (auto& m : mailbox.listen())`. `options.executor` must be left at its default
+    /// (a user executor throws `queue_options_error`, as does a capacity of 0).
+    /// **Thread-safety:** any thread (a single_threaded broker: its one thread), including from
+    /// inside a handler.
     /// **Lifetime:** dropping the mailbox unsubscribes and discards what it holds (counted).
     [[nodiscard("dropping the mailbox unsubscribes at once")]] Mailbox<Payload>
     subscribe(std::string_view channel, QueueOptions options) {
         return impl_->template mailbox<Payload>(channel, std::move(options));
     }
 
-    /// A mailbox on a typed topic.
-    /// **Thread-safety:** any thread; see `Mailbox` for receiving.
+    /// A mailbox on the typed topic `topic`: a queued subscription without a handler, received
+    /// on the caller's thread. A user executor in `options` or a capacity of 0 throws
+    /// `queue_options_error`; a channel in use with another payload type `type_mismatch_error`.
+    /// **Thread-safety:** any thread (a single_threaded broker: its one thread), including from
+    /// inside a handler.
     /// **Lifetime:** dropping the mailbox unsubscribes and discards what it holds (counted).
     template <class T>
     [[nodiscard("dropping the mailbox unsubscribes at once")]] Mailbox<T>
@@ -201,16 +257,22 @@ public:
         return impl_->template mailbox<T>(topic.name(), std::move(options));
     }
 
-    /// A mailbox on a pattern, for payload type `Payload`.
-    /// **Thread-safety:** any thread; see `Mailbox` for receiving.
+    /// A mailbox on every channel matching `pattern`, for payload type `Payload`: a queued
+    /// subscription without a handler, received on the caller's thread. A user executor in
+    /// `options` or a capacity of 0 throws `queue_options_error`.
+    /// **Thread-safety:** any thread (a single_threaded broker: its one thread), including from
+    /// inside a handler.
     /// **Lifetime:** dropping the mailbox unsubscribes and discards what it holds (counted).
     [[nodiscard("dropping the mailbox unsubscribes at once")]] Mailbox<Payload>
     psubscribe(Pattern pattern, QueueOptions options) {
         return impl_->template pmailbox<Payload>(std::move(pattern), std::move(options));
     }
 
-    /// A mailbox on a pattern, for payload type `T`.
-    /// **Thread-safety:** any thread; see `Mailbox` for receiving.
+    /// A mailbox on every channel matching `pattern`, for payload type `T`: a queued
+    /// subscription without a handler, received on the caller's thread. A user executor in
+    /// `options` or a capacity of 0 throws `queue_options_error`.
+    /// **Thread-safety:** any thread (a single_threaded broker: its one thread), including from
+    /// inside a handler.
     /// **Lifetime:** dropping the mailbox unsubscribes and discards what it holds (counted).
     template <class T>
     [[nodiscard("dropping the mailbox unsubscribes at once")]] Mailbox<T>
@@ -224,9 +286,10 @@ public:
     /// handler on this thread before returning. Returns the number of receivers as Redis
     /// `PUBLISH` does: one per matching subscription (exact and pattern). A message nobody
     /// receives is gone. The payload is shared by reference among all receivers, never copied
-    /// per subscriber.
-    /// **Thread-safety:** any thread, including from inside a handler (nesting is bounded by
-    /// `BrokerOptions::max_depth`; beyond it `dispatch_depth_error` is thrown).
+    /// per subscriber; a queued subscription gets one copy shared by every queue.
+    /// **Thread-safety:** any thread (a single_threaded broker: its one thread), including from
+    /// inside a handler (nesting is bounded by `BrokerOptions::max_depth`; beyond it
+    /// `dispatch_depth_error` is thrown).
     /// **Lifetime:** `payload` need only live for the call.
     std::size_t publish(std::string_view channel, const Payload& payload) {
         static_assert(std::is_copy_constructible_v<Payload>,
@@ -235,16 +298,21 @@ public:
         return impl_->template publish<Payload>(channel, payload, nullptr);
     }
 
-    /// Publishes an rvalue on a string channel: moved (never copied) into the message node
-    /// when a queued subscription needs one.
-    /// **Thread-safety:** any thread, including from inside a handler.
-    /// **Lifetime:** `payload` may be moved from.
+    /// Publishes the rvalue `payload` on the string channel `channel`, running every matching
+    /// inline handler on this thread; moved (never copied) into the message node when a queued
+    /// subscription needs one. Returns the number of receivers, as Redis `PUBLISH` does.
+    /// **Thread-safety:** any thread (a single_threaded broker: its one thread), including from
+    /// inside a handler.
+    /// **Lifetime:** `payload` may be moved from (only if a queued subscription received it).
     std::size_t publish(std::string_view channel, Payload&& payload) {
         return impl_->template publish<Payload>(channel, payload, &payload);
     }
 
-    /// Publishes a value convertible to `Payload` (e.g. a string literal), constructed once.
-    /// **Thread-safety:** any thread, including from inside a handler.
+    /// Publishes a value convertible to `Payload` (e.g. a string literal) on the string
+    /// channel `channel`: the payload is constructed once, then published as an rvalue.
+    /// Returns the number of receivers.
+    /// **Thread-safety:** any thread (a single_threaded broker: its one thread), including from
+    /// inside a handler.
     /// **Lifetime:** `value` need only live for the call.
     template <class U>
     requires(!std::same_as<std::remove_cvref_t<U>, Payload> &&
@@ -256,7 +324,9 @@ public:
 
     /// Publishes on a typed topic. Anything but a `T` (or, for string topics, a string) does
     /// not compile. Throws `type_mismatch_error` if the channel is in use with another type.
-    /// **Thread-safety:** any thread, including from inside a handler.
+    /// Returns the number of receivers.
+    /// **Thread-safety:** any thread (a single_threaded broker: its one thread), including from
+    /// inside a handler.
     /// **Lifetime:** `payload` need only live for the call.
     template <class T>
     std::size_t publish(const Topic<T>& topic, const T& payload) {
@@ -266,16 +336,22 @@ public:
         return impl_->template publish<T>(topic.name(), payload, nullptr);
     }
 
-    /// Publishes an rvalue on a typed topic (moved, never copied, into message nodes).
-    /// **Thread-safety:** any thread, including from inside a handler.
-    /// **Lifetime:** `payload` may be moved from.
+    /// Publishes the rvalue `payload` on the typed topic `topic`, moved (never copied) into the
+    /// message node when a queued subscription needs one. Throws `type_mismatch_error` if the
+    /// channel is in use with another type. Returns the number of receivers.
+    /// **Thread-safety:** any thread (a single_threaded broker: its one thread), including from
+    /// inside a handler.
+    /// **Lifetime:** `payload` may be moved from (only if a queued subscription received it).
     template <class T>
     std::size_t publish(const Topic<T>& topic, T&& payload) {
         return impl_->template publish<T>(topic.name(), payload, &payload);
     }
 
-    /// Publishes a braced initialiser or another string-like value on a string topic.
-    /// **Thread-safety:** any thread, including from inside a handler.
+    /// Publishes a string-like value (a literal, a `std::string_view`) on a `Topic<std::string>`:
+    /// the payload is constructed once, then published as an rvalue. Returns the number of
+    /// receivers.
+    /// **Thread-safety:** any thread (a single_threaded broker: its one thread), including from
+    /// inside a handler.
     /// **Lifetime:** `value` need only live for the call.
     template <class T, class U>
     requires(PublishableTo<U, T> && !std::same_as<std::remove_cvref_t<U>, T>) std::size_t
@@ -286,8 +362,10 @@ public:
 
     /// A publisher bound to `topic` that skips the channel lookup on every publish.
     /// Throws `type_mismatch_error` if the channel is in use with another type.
-    /// **Thread-safety:** any thread.
-    /// **Lifetime:** the publisher may outlive the broker (it then delivers to nobody).
+    /// **Thread-safety:** any thread (a single_threaded broker: its one thread), including from
+    /// inside a handler; takes the writer lock briefly.
+    /// **Lifetime:** the publisher keeps the channel's routing node alive and may outlive the
+    /// broker (it then delivers to nobody).
     template <class T>
     [[nodiscard]] Publisher<T> publisher(const Topic<T>& topic) {
         return Publisher<T>(impl_, impl_->pin(topic.name(), detail::type_key<T>));
@@ -299,11 +377,13 @@ public:
     /// pattern: every channel, the empty name included (which the glob `*` does not match,
     /// exactly as in Redis).
     /// **Thread-safety:** any thread, also from handlers; takes the writer lock briefly.
+    /// **Lifetime:** the names are copies, valid after the channels are gone.
     std::vector<std::string> channels() const { return impl_->channels(nullptr); }
 
     /// Channels with at least one exact subscriber whose name matches the Redis glob `glob`,
     /// sorted. Like `PUBSUB CHANNELS pattern`.
     /// **Thread-safety:** any thread, also from handlers; takes the writer lock briefly.
+    /// **Lifetime:** `glob` need only live for the call; the names are copies.
     std::vector<std::string> channels(std::string_view glob) const {
         return impl_->channels(&glob);
     }
@@ -323,7 +403,8 @@ public:
 
     /// Total pattern evaluations (full matcher calls) so far: how much matching publishes
     /// cost, independent of timing. Used by tests and benchmarks.
-    /// **Thread-safety:** any thread.
+    /// **Thread-safety:** any thread, also from handlers; a relaxed read, so evaluations of
+    /// publishes still running on other threads may not be counted yet.
     std::uint64_t pattern_evaluations() const { return impl_->pattern_evaluations(); }
 
     // ---- errors and shutdown --------------------------------------------------------------
@@ -332,7 +413,8 @@ public:
     /// channel, pattern and subscription id. Replaces the previous hook; an empty function
     /// removes it. The hook runs on the thread where the failure happened and must not throw
     /// (what it throws is swallowed).
-    /// **Thread-safety:** any thread.
+    /// **Thread-safety:** any thread, also from handlers and from the hook itself (it is called
+    /// outside the broker's locks).
     /// **Lifetime:** the broker keeps a copy of `hook` until it is replaced or the broker is
     /// destroyed; a failure being reported on another thread may still use the old one.
     void on_error(std::function<void(const ErrorInfo&)> hook) { impl_->on_error(std::move(hook)); }
@@ -349,6 +431,7 @@ public:
 
     /// The options the broker was built with.
     /// **Thread-safety:** any thread (they never change).
+    /// **Lifetime:** the reference is valid while the broker lives.
     const BrokerOptions& options() const noexcept { return impl_->options(); }
 
 private:

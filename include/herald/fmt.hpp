@@ -71,8 +71,11 @@ struct NoSpecFormatter {
 HERALD_NAMESPACE_END
 
 /// `message` or `pmessage`; string specs apply (`{:>8}`).
+/// **Thread-safety:** one formatter object per format call (fmt makes it); any thread.
 template <>
 struct fmt::formatter<herald::MessageKind> : fmt::formatter<fmt::string_view> {
+    /// Writes the name of `kind` under the string spec parsed before.
+    /// **Thread-safety:** any thread; reads only its argument.
     template <class FormatContext>
     auto format(herald::MessageKind kind, FormatContext& ctx) const -> decltype(ctx.out()) {
         const std::string_view name = herald::detail::message_kind_name(kind);
@@ -82,8 +85,11 @@ struct fmt::formatter<herald::MessageKind> : fmt::formatter<fmt::string_view> {
 };
 
 /// The enumerator's name (`drop_oldest`, ...); string specs apply.
+/// **Thread-safety:** one formatter object per format call (fmt makes it); any thread.
 template <>
 struct fmt::formatter<herald::Overflow> : fmt::formatter<fmt::string_view> {
+    /// Writes the name of `overflow` under the string spec parsed before.
+    /// **Thread-safety:** any thread; reads only its argument.
     template <class FormatContext>
     auto format(herald::Overflow overflow, FormatContext& ctx) const -> decltype(ctx.out()) {
         const std::string_view name = herald::detail::overflow_name(overflow);
@@ -96,13 +102,22 @@ struct fmt::formatter<herald::Overflow> : fmt::formatter<fmt::string_view> {
 /// `pmessage "<pattern>" "<channel>" #<sequence>: <payload>`. The format spec is the payload's:
 /// `{:.2f}` on a `Message<double>` formats the payload with two decimals. The publish time is
 /// left out (log lines carry their own); format `m.published_at` with fmt/chrono.h if needed.
+/// **Thread-safety:** one formatter object per format call (fmt makes it); any thread.
+/// **Lifetime:** a `Message` is a view: format it inside the handler that received it.
 template <class T>
 requires fmt::is_formattable<T, char>::value struct fmt::formatter<herald::Message<T>, char> {
+    /// Parses the format spec as the payload's formatter does (`{:.2f}`, `{:>6}`).
+    /// **Thread-safety:** any thread.
     template <class ParseContext>
     constexpr auto parse(ParseContext& ctx) -> decltype(ctx.begin()) {
         return payload_.parse(ctx);
     }
 
+    /// Writes the message's kind, pattern, channel and sequence, then its payload under the
+    /// parsed spec.
+    /// **Thread-safety:** any thread; reads only `m` (the payload, shared with other
+    /// receivers, is read, never written).
+    /// **Lifetime:** `m` must still be valid: call it inside the handler.
     template <class FormatContext>
     auto format(const herald::Message<T>& m, FormatContext& ctx) const -> decltype(ctx.out()) {
         auto out = ctx.out();
@@ -126,9 +141,13 @@ private:
     fmt::formatter<T, char> payload_;
 };
 
-/// `delivered=3 errors=0 dropped=0 skipped=0 queued=0 high_water=0 active=true`.
+/// `delivered=3 errors=0 dropped=0 skipped=0 queued=0 high_water=0 active=true`; a format
+/// spec other than `{}` throws `fmt::format_error`.
+/// **Thread-safety:** one formatter object per format call (fmt makes it); any thread.
 template <>
 struct fmt::formatter<herald::SubscriptionStats> : herald::detail::NoSpecFormatter {
+    /// Writes the counters of `s` on one line.
+    /// **Thread-safety:** any thread; reads only its argument.
     template <class FormatContext>
     auto format(const herald::SubscriptionStats& s, FormatContext& ctx) const
         -> decltype(ctx.out()) {
@@ -141,9 +160,12 @@ struct fmt::formatter<herald::SubscriptionStats> : herald::detail::NoSpecFormatt
 };
 
 /// `channels=1 patterns=0 subscriptions=1 dispatched=5 errors=0 dropped=0 depth_exceeded=0
-/// type_mismatches=0`.
+/// type_mismatches=0`; a format spec other than `{}` throws `fmt::format_error`.
+/// **Thread-safety:** one formatter object per format call (fmt makes it); any thread.
 template <>
 struct fmt::formatter<herald::BrokerStats> : herald::detail::NoSpecFormatter {
+    /// Writes the counters of `s` on one line.
+    /// **Thread-safety:** any thread; reads only its argument.
     template <class FormatContext>
     auto format(const herald::BrokerStats& s, FormatContext& ctx) const -> decltype(ctx.out()) {
         return fmt::format_to(ctx.out(),

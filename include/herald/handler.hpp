@@ -25,6 +25,11 @@ concept EnvelopeHandler = std::invocable < std::decay_t<H>
 
 /// What `subscribe` accepts for payload type `T`: a callable taking `const T&` or
 /// `const herald::Message<T>&`, constructible from what was passed.
+/// **Thread-safety:** an inline handler runs on every publishing thread, possibly on several
+/// at once, so on a thread_safe broker it must be safe for concurrent calls; a queued handler
+/// never runs concurrently with itself.
+/// **Lifetime:** the broker keeps a `std::decay_t<H>` made from the argument and destroys it
+/// once the subscription has ended and no dispatch can reach it.
 template <class H, class T>
 concept Handler = (PayloadHandler<H, T> ||
                    EnvelopeHandler<H, T>)&&std::constructible_from<std::decay_t<H>, H>;

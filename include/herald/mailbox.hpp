@@ -21,24 +21,34 @@ class Mailbox;
 
 /// A received message that owns what it refers to: a `Message<T>` (kind, pattern, channel,
 /// payload, sequence, publish time) that stays valid as long as the envelope lives.
-/// **Thread-safety:** immutable; copies may be used on any thread.
+/// **Thread-safety:** immutable; copies may be used and destroyed on any thread (their
+/// reference counts are atomic). The payload is shared with every other receiver: read only.
+/// **Lifetime:** holds a reference on the message and on its queue's state, so it stays valid
+/// after the mailbox that handed it out is destroyed.
 template <class T>
 class Envelope : public Message<T> {
 public:
     /// A copy sharing the same message (no copy of the payload).
-    /// **Thread-safety:** any thread.
+    /// **Thread-safety:** any thread, concurrently with other copies of the same message.
+    /// **Lifetime:** the copy keeps the message alive on its own.
     Envelope(const Envelope& other) noexcept
         : Message<T>(other), core_(other.core_), node_(other.node_) {
         core_->add_ref();
         node_->add_ref();
     }
     /// Takes over `other`'s message; `other` must not be used afterwards except to destroy it.
+    /// **Thread-safety:** not while another thread uses `other`.
+    /// **Lifetime:** the new envelope keeps the message alive in `other`'s place.
     Envelope(Envelope&& other) noexcept
         : Message<T>(other), core_(std::exchange(other.core_, nullptr)),
           node_(std::exchange(other.node_, nullptr)) {}
+    /// Not assignable: an envelope is one received message for its whole life.
     Envelope& operator=(const Envelope&) = delete;
+    /// Not assignable: an envelope is one received message for its whole life.
     Envelope& operator=(Envelope&&) = delete;
-    /// Lets go of the message.
+    /// Lets go of the message; the last envelope (or queue) holding it frees it.
+    /// **Thread-safety:** any thread, not while another thread uses this envelope.
+    /// **Lifetime:** views taken from this envelope end here unless a copy still lives.
     ~Envelope() {
         if (node_ != nullptr) {
             node_->release();
@@ -49,7 +59,8 @@ public:
     }
 
     /// The envelope as the plain message view handlers receive.
-    /// **Lifetime:** the view is valid while this envelope (or a copy) lives.
+    /// **Thread-safety:** any thread.
+    /// **Lifetime:** the view is valid while this envelope lives.
     const Message<T>& message() const noexcept { return *this; }
 
 private:
@@ -73,7 +84,8 @@ private:
 /// A queued subscription without a handler. Messages wait in its bounded queue (with the
 /// overflow policy it was created with) until this thread receives them.
 /// **Thread-safety:** receiving from several threads at once is safe; each message goes to
-/// one receiver.
+/// one receiver. `stats`, `active`, `id`, `size` and `unsubscribe` may be called meanwhile from
+/// any thread; moving, assigning or destroying the mailbox may not.
 /// **Lifetime:** destroying the mailbox unsubscribes and discards what is still queued
 /// (counted). When the subscription ends otherwise (unsubscribe from another thread, the
 /// `disconnect` policy, broker shutdown), blocked receivers wake up; after a draining broker
@@ -81,13 +93,25 @@ private:
 template <class T>
 class Mailbox {
 public:
-    /// An empty mailbox.
+    /// An empty mailbox: it receives nothing and `active()` is false.
+    /// **Thread-safety:** any thread.
     Mailbox() = default;
 
+    /// Takes over `other`'s subscription. `other` may afterwards only be destroyed or assigned
+    /// to (receiving through it is not supported).
+    /// **Thread-safety:** not while another thread uses `other`.
+    /// **Lifetime:** the subscription now lasts as long as this mailbox.
     Mailbox(Mailbox&&) noexcept = default;
+    /// Ends this mailbox's subscription (discarding what it holds, counted), then takes over
+    /// `other`'s; `other` may afterwards only be destroyed or assigned to.
+    /// **Thread-safety:** not while another thread uses either mailbox.
+    /// **Lifetime:** waits, as `unsubscribe` does, for the old subscription to end.
     Mailbox& operator=(Mailbox&&) noexcept = default;
 
-    /// The next message if one is queued now.
+    /// The next message if one is queued now; empty otherwise (and for an empty mailbox).
+    /// Never blocks.
+    /// **Thread-safety:** any thread, concurrently with other receivers on this mailbox.
+    /// **Lifetime:** the envelope owns its message and may outlive this mailbox.
     std::optional<Envelope<T>> try_receive() {
         if (core_ == nullptr) {
             return std::nullopt;
@@ -105,32 +129,62 @@ public:
 
     /// The next message, waiting up to `timeout`; empty on timeout or when the subscription
     /// has ended and nothing is left.
+    /// **Thread-safety:** any thread, concurrently with other receivers on this mailbox;
+    /// an `unsubscribe` or broker shutdown on another thread wakes it.
+    /// **Lifetime:** the envelope owns its message and may outlive this mailbox.
     std::optional<Envelope<T>> receive_for(std::chrono::nanoseconds timeout) {
         return receive_until(std::chrono::steady_clock::now() + timeout);
     }
 
     /// The next message, waiting as long as it takes; empty once the subscription has ended
     /// and nothing is left.
+    /// **Thread-safety:** any thread, concurrently with other receivers on this mailbox;
+    /// an `unsubscribe` or broker shutdown on another thread wakes it.
+    /// **Lifetime:** the envelope owns its message and may outlive this mailbox.
     std::optional<Envelope<T>> receive() {
         return receive_until(std::chrono::steady_clock::time_point::max());
     }
 
     /// An input range over `receive()`: `for (auto& m : mailbox.listen())` runs until the
     /// subscription ends (from another thread, a disconnect or a broker shutdown).
+    /// **Thread-safety:** one range and its iterators belong to one thread; other threads may
+    /// listen on the same mailbox with ranges of their own.
+    /// **Lifetime:** refers to the mailbox, which must outlive it.
     class Listening {
     public:
+        /// The input iterator of `Listening`: incrementing it calls `receive()`; it equals
+        /// `end()` once the subscription has ended and nothing is left.
+        /// **Thread-safety:** one thread at a time.
+        /// **Lifetime:** refers to the mailbox; the envelope it points to lives until the next
+        /// increment.
         class iterator {
         public:
+            /// The standard traits of an input iterator over envelopes.
             using iterator_category = std::input_iterator_tag;
             using value_type = Envelope<T>;
             using difference_type = std::ptrdiff_t;
             using pointer = const Envelope<T>*;
             using reference = const Envelope<T>&;
 
+            /// The end iterator.
+            /// **Thread-safety:** any thread.
             iterator() = default;
+            /// An iterator on `mailbox`'s first message: waits for it (`receive()`).
+            /// **Thread-safety:** as `Mailbox::receive`.
+            /// **Lifetime:** `mailbox` must outlive the iterator.
             explicit iterator(Mailbox* mailbox) : mailbox_(mailbox) { ++*this; }
+            /// The current message; not on the end iterator.
+            /// **Thread-safety:** the iterator's thread.
+            /// **Lifetime:** valid until the next increment or the iterator's destruction.
             reference operator*() const { return *current_; }
+            /// The current message's address; not on the end iterator.
+            /// **Thread-safety:** the iterator's thread.
+            /// **Lifetime:** valid until the next increment or the iterator's destruction.
             pointer operator->() const { return &*current_; }
+            /// Lets go of the current message and waits for the next (`receive()`); becomes
+            /// the end iterator once the subscription has ended and nothing is left.
+            /// **Thread-safety:** the iterator's thread; other receivers may run meanwhile.
+            /// **Lifetime:** the previous envelope is destroyed (copy it to keep it).
             iterator& operator++() {
                 current_.reset();
                 if (auto next = mailbox_->receive()) {
@@ -140,7 +194,11 @@ public:
                 }
                 return *this;
             }
+            /// Post-increment: the same as `++it` (an input iterator keeps no old value).
+            /// **Thread-safety:** the iterator's thread.
             void operator++(int) { ++*this; }
+            /// True when both are the end iterator or both iterate the same mailbox.
+            /// **Thread-safety:** the iterators' thread.
             friend bool operator==(const iterator& a, const iterator& b) noexcept {
                 return a.mailbox_ == b.mailbox_;
             }
@@ -150,26 +208,46 @@ public:
             std::optional<Envelope<T>> current_;
         };
 
+        /// The range of `mailbox`'s messages.
+        /// **Thread-safety:** any thread.
+        /// **Lifetime:** `mailbox` must outlive the range.
         explicit Listening(Mailbox& mailbox) : mailbox_(&mailbox) {}
+        /// Waits for the first message (`receive()`) and returns an iterator on it.
+        /// **Thread-safety:** any thread, concurrently with other receivers on the mailbox.
+        /// **Lifetime:** the iterator refers to the mailbox.
         iterator begin() { return iterator(mailbox_); }
+        /// The end iterator.
+        /// **Thread-safety:** any thread.
         iterator end() { return iterator(); }
 
     private:
         Mailbox* mailbox_;
     };
 
-    /// See `Listening`.
+    /// A range over this mailbox's messages: `for (auto& m : mailbox.listen())` receives
+    /// until the subscription ends and nothing is left.
+    /// **Thread-safety:** any thread; each thread listens with its own range.
+    /// **Lifetime:** the range refers to this mailbox, which must outlive it.
     Listening listen() { return Listening(*this); }
 
-    /// Counters: `delivered` counts received messages.
+    /// The subscription's counters: `delivered` counts received messages.
+    /// **Thread-safety:** any thread; takes the broker's writer lock briefly.
     SubscriptionStats stats() const { return subscription_.stats(); }
-    /// True while subscribed.
+    /// True while subscribed: false after `unsubscribe`, a `disconnect` overflow, broker
+    /// shutdown, and for an empty mailbox.
+    /// **Thread-safety:** any thread.
     bool active() const noexcept { return subscription_.active(); }
-    /// Ends the subscription; what is still queued is discarded and counted.
+    /// Ends the subscription and returns its final counters; what is still queued is discarded
+    /// and counted. Idempotent.
+    /// **Thread-safety:** any thread, also while other threads block in `receive` (they wake
+    /// up and get nothing).
+    /// **Lifetime:** envelopes already received stay valid.
     SubscriptionStats unsubscribe() { return subscription_.unsubscribe(); }
-    /// The subscription's id.
+    /// The subscription's id, as the error hook reports it; 0 for an empty mailbox.
+    /// **Thread-safety:** any thread.
     std::uint64_t id() const noexcept { return subscription_.id(); }
     /// Messages waiting now.
+    /// **Thread-safety:** any thread; a snapshot that other threads may change right after.
     std::size_t size() const { return core_ != nullptr ? core_->size() : 0; }
 
 private:

@@ -16,7 +16,9 @@ enum class MessageKind : std::uint8_t {
     pmessage, ///< through a pattern subscription (`psubscribe`)
 };
 
-/// The envelope of one delivery.
+/// The envelope of one delivery: what a handler taking `const Message<T>&` receives.
+/// **Thread-safety:** the payload is shared with every other receiver, possibly read by
+/// handlers on other threads at once: read it only.
 /// **Lifetime:** a view. Inside a handler every member is valid until the handler returns; a
 /// handler that needs the payload later copies it (or subscribes to a `shared_ptr` payload).
 template <class T>

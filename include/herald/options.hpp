@@ -15,12 +15,17 @@
 HERALD_NAMESPACE_BEGIN
 
 /// Concurrency policy (the default): every member function may be called from any thread.
+/// **Thread-safety:** a tag type with no state.
 struct thread_safe {};
 /// Concurrency policy for a broker used by one thread only: no locks and no atomic
 /// read-modify-writes. Re-entrant use from handlers stays safe.
+/// **Thread-safety:** a tag type with no state; the broker it chooses is for one thread.
 struct single_threaded {};
 
-/// What the dead-letter channel receives when a handler throws (see `BrokerOptions`).
+/// What the dead-letter channel receives when a handler throws (see `BrokerOptions`),
+/// published as a `DeadLetter` payload after the failed dispatch level has closed.
+/// **Thread-safety:** a value; the dead-letter subscribers share one (read it only).
+/// **Lifetime:** owns copies of everything it names: it may be kept after the handler.
 struct DeadLetter {
     std::string channel;           ///< where the failed message was published
     std::string pattern;           ///< the pattern, for a pattern subscription
@@ -30,6 +35,7 @@ struct DeadLetter {
 };
 
 /// Construction-time settings of a broker.
+/// **Thread-safety:** a value; the broker keeps its own copy, never changed afterwards.
 struct BrokerOptions {
     /// What happens when a handler throws.
     ExceptionPolicy exception_policy = ExceptionPolicy::isolate;
@@ -45,7 +51,8 @@ struct BrokerOptions {
     std::size_t workers = 1;
 };
 
-/// How `Broker::shutdown` treats messages still queued.
+/// How `Broker::shutdown` (and the broker's destructor, with `drain`) treats messages still
+/// queued.
 enum class ShutdownMode : std::uint8_t {
     drain,   ///< deliver them first (on the broker's workers, else on the calling thread)
     discard, ///< drop them, counted as dropped

@@ -20,7 +20,8 @@
 
 HERALD_NAMESPACE_BEGIN
 
-/// The grammar a `Pattern` is written in.
+/// The grammar a `Pattern` is written in; part of a pattern's identity (equal text in two
+/// grammars makes two patterns).
 enum class PatternKind : std::uint8_t {
     glob, ///< Redis `PSUBSCRIBE` glob: `*`, `?`, `[...]`, `\` escapes; every string is valid
     nats, ///< NATS subject: `*` one token, `>` one or more trailing tokens
@@ -79,6 +80,8 @@ inline std::string quote_pattern(std::string_view text) {
 class pattern_error : public std::invalid_argument {
 public:
     /// Builds the error for `pattern` (a copy is kept), the byte offset `position` and `reason`.
+    /// **Thread-safety:** any thread.
+    /// **Lifetime:** `pattern` and `reason` need only live for the call.
     pattern_error(PatternKind kind, std::string_view pattern, std::size_t position,
                   std::string_view reason)
         : std::invalid_argument("herald: invalid " + std::string(to_string(kind)) + " pattern " +
@@ -88,11 +91,14 @@ public:
     }
 
     /// The offending pattern, byte for byte.
+    /// **Thread-safety:** any thread; copies of the exception share the text.
     /// **Lifetime:** valid while this exception object or a copy of it lives.
     std::string_view pattern() const noexcept { return *pattern_; }
     /// The byte offset of the offending token or character (the pattern's size for "at the end").
+    /// **Thread-safety:** any thread.
     std::size_t position() const noexcept { return position_; }
     /// The grammar the pattern was checked against.
+    /// **Thread-safety:** any thread.
     PatternKind kind() const noexcept { return kind_; }
 
 private:
@@ -448,28 +454,45 @@ Pattern mqtt_pattern(std::string_view text);
 /// `mqtt_pattern` build token patterns. Two patterns are equal when kind, text and separator are
 /// equal; equal patterns share one entry in the broker's pattern index (Redis counts distinct
 /// patterns the same way).
-/// **Thread-safety:** a value type; const member functions may be called concurrently.
+/// **Thread-safety:** a value type; const member functions may be called concurrently, but
+/// assigning to a pattern while another thread reads it is a data race.
+/// **Lifetime:** each copy owns its text (the broker keeps its own copy of the pattern it was
+/// given); no pattern refers to another object.
 class Pattern {
 public:
     /// The glob that matches only the empty channel.
+    /// **Thread-safety:** any thread.
     Pattern() = default;
-    /// A glob (never throws `pattern_error`: every string is a valid glob).
+    /// The glob `glob`, a NUL-terminated string (never throws `pattern_error`: every string is
+    /// a valid glob).
+    /// **Thread-safety:** any thread.
+    /// **Lifetime:** the bytes are copied; `glob` need only live for the call.
     Pattern(const char* glob) : text_(glob) {}
-    /// A glob.
+    /// The glob `glob`, byte for byte, NUL bytes included (every string is a valid glob).
+    /// **Thread-safety:** any thread.
+    /// **Lifetime:** the bytes are copied; `glob` need only live for the call.
     Pattern(std::string_view glob) : text_(glob) {}
-    /// A glob.
+    /// The glob `glob`, taking over the string (every string is a valid glob).
+    /// **Thread-safety:** any thread.
+    /// **Lifetime:** `glob` is moved into the pattern.
     Pattern(std::string glob) noexcept : text_(std::move(glob)) {}
 
     /// The grammar this pattern is written in.
+    /// **Thread-safety:** any thread.
     PatternKind kind() const noexcept { return kind_; }
     /// The pattern as written.
+    /// **Thread-safety:** any thread.
     /// **Lifetime:** valid while this Pattern lives and is not assigned to.
     const std::string& text() const noexcept { return text_; }
     /// The token separator: '.' or the chosen one for NATS, '/' for MQTT, '\0' for globs.
+    /// **Thread-safety:** any thread.
     char separator() const noexcept { return separator_; }
 
-    /// True if `subject` matches (see glob_match, nats_match and mqtt_match; never throws, the
-    /// pattern having been validated when it was made).
+    /// True if `subject` matches under this pattern's grammar (the rules of `glob_match`,
+    /// `nats_match` or `mqtt_match`); never throws, the pattern having been validated when it
+    /// was made.
+    /// **Thread-safety:** any thread, concurrently with other const calls.
+    /// **Lifetime:** `subject` need only live for the call.
     bool matches(std::string_view subject) const noexcept {
         switch (kind_) {
         case PatternKind::glob:
@@ -482,7 +505,8 @@ public:
         return false;
     }
 
-    /// A hash consistent with ==.
+    /// A hash of kind, text and separator, consistent with `==`.
+    /// **Thread-safety:** any thread.
     std::size_t hash() const noexcept {
         std::size_t h = std::hash<std::string_view>{}(text_);
         const auto tag = (static_cast<std::size_t>(kind_) << 8) |
@@ -490,6 +514,9 @@ public:
         return h ^ (tag + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
     }
 
+    /// True when kind, separator and text (byte for byte) are equal: then the broker keeps one
+    /// entry for both.
+    /// **Thread-safety:** any thread.
     friend bool operator==(const Pattern& a, const Pattern& b) noexcept {
         return a.kind_ == b.kind_ && a.separator_ == b.separator_ && a.text_ == b.text_;
     }
@@ -506,24 +533,28 @@ private:
     char separator_ = '\0';
 };
 
-/// A Redis glob pattern (see glob_match). Never throws `pattern_error`.
+/// A Redis glob pattern with the text `text` (the grammar of `glob_match`). Never throws
+/// `pattern_error`.
 /// **Thread-safety:** pure function.
+/// **Lifetime:** the bytes are copied; `text` need only live for the call.
 inline Pattern glob_pattern(std::string_view text) {
     return Pattern(text);
 }
 
-/// A NATS subject pattern with tokens split on `separator` (see nats_match), e.g.
+/// A NATS subject pattern with tokens split on `separator` (the grammar of `nats_match`), e.g.
 /// `nats_pattern("events.*.created")` or `nats_pattern("events:>", ':')`.
 /// Throws `pattern_error` naming the pattern and the offending position if it is invalid.
 /// **Thread-safety:** pure function.
+/// **Lifetime:** the bytes are copied; `text` need only live for the call.
 inline Pattern nats_pattern(std::string_view text, char separator) {
     detail::validate_nats(text, separator);
     return Pattern(PatternKind::nats, std::string(text), separator);
 }
 
-/// An MQTT topic filter (see mqtt_match), e.g. `mqtt_pattern("sensors/+/temp/#")`.
+/// An MQTT topic filter (the grammar of `mqtt_match`), e.g. `mqtt_pattern("sensors/+/temp/#")`.
 /// Throws `pattern_error` naming the filter and the offending position if it is invalid.
 /// **Thread-safety:** pure function.
+/// **Lifetime:** the bytes are copied; `text` need only live for the call.
 inline Pattern mqtt_pattern(std::string_view text) {
     detail::validate_mqtt(text);
     return Pattern(PatternKind::mqtt, std::string(text), '/');
@@ -532,7 +563,10 @@ inline Pattern mqtt_pattern(std::string_view text) {
 HERALD_NAMESPACE_END
 
 /// Hashes a `herald::Pattern` (kind, text and separator), for unordered containers.
+/// **Thread-safety:** stateless; any thread.
 template <>
 struct std::hash<herald::Pattern> {
+    /// `p.hash()`.
+    /// **Thread-safety:** any thread.
     std::size_t operator()(const herald::Pattern& p) const noexcept { return p.hash(); }
 };

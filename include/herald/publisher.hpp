@@ -21,35 +21,52 @@ HERALD_NAMESPACE_BEGIN
 /// channel.
 /// **Thread-safety:** `publish` may be called from any thread on a thread_safe broker; one
 /// publisher object must not be assigned while another thread uses it.
-/// **Lifetime:** may outlive its broker; publishing then delivers to nobody and returns 0.
+/// **Lifetime:** may outlive its broker (it keeps the broker's internals, not its
+/// subscriptions, alive); publishing then delivers to nobody and returns 0.
 template <class T, class Policy>
 class Publisher {
 public:
     /// A copy publishing to the same channel.
-    /// **Thread-safety:** any thread.
+    /// **Thread-safety:** any thread, while other threads publish through `other` (not while
+    /// one assigns to it); takes the broker's writer lock briefly.
+    /// **Lifetime:** the copy pins the channel on its own.
     Publisher(const Publisher& other) : impl_(other.impl_), channel_(other.channel_) {
         if (impl_) {
             impl_->pin_again(*channel_);
         }
     }
-    /// Takes over `other`'s channel; `other` must not publish afterwards.
+    /// Takes over `other`'s channel; `other` must not publish afterwards (it may be destroyed
+    /// or assigned to).
+    /// **Thread-safety:** not while another thread uses `other`.
+    /// **Lifetime:** the pin moves with the channel; no lock is taken.
     Publisher(Publisher&& other) noexcept
         : impl_(std::move(other.impl_)), channel_(std::exchange(other.channel_, nullptr)) {}
-    /// Replaces this publisher's channel with `other`'s.
+    /// Replaces this publisher's channel with `other`'s (copy-and-swap: a copy pins, the old
+    /// channel is let go when `other`'s parameter copy dies).
+    /// **Thread-safety:** not while another thread uses this publisher.
+    /// **Lifetime:** the previous channel's pin is released before this returns.
     Publisher& operator=(Publisher other) noexcept {
         std::swap(impl_, other.impl_);
         std::swap(channel_, other.channel_);
         return *this;
     }
-    /// Lets go of the channel.
+    /// Lets go of the channel: once no publisher and no subscription holds it, the broker may
+    /// reuse or free its routing node.
+    /// **Thread-safety:** any thread, not while another thread uses this publisher; takes the
+    /// broker's writer lock briefly.
+    /// **Lifetime:** may run after the broker was destroyed; the last publisher then frees the
+    /// broker's internals.
     ~Publisher() {
         if (impl_ && channel_ != nullptr) {
             impl_->unpin(*channel_);
         }
     }
 
-    /// Publishes `payload`; returns the number of receivers (as `Broker::publish`).
-    /// **Thread-safety:** any thread, including from inside a handler.
+    /// Publishes `payload` on the publisher's channel without looking it up, running every
+    /// matching inline handler on this thread; returns the number of receivers, as Redis
+    /// `PUBLISH` does (0 once the broker has shut down).
+    /// **Thread-safety:** any thread (a single_threaded broker: its one thread), including from
+    /// inside a handler; never while another thread assigns to this publisher.
     /// **Lifetime:** `payload` need only live for the call.
     std::size_t publish(const T& payload) const {
         static_assert(std::is_copy_constructible_v<T>,
@@ -57,20 +74,30 @@ public:
                       "(std::move), which queued subscribers then share");
         return impl_->template publish_pinned<T>(*channel_, payload, nullptr);
     }
-    /// Publishes an rvalue: moved (not copied) into a message node if a queue needs one.
-    /// **Thread-safety:** any thread, including from inside a handler.
+    /// Publishes the rvalue `payload` on the publisher's channel: moved (not copied) into a
+    /// message node if a queue needs one. Returns the number of receivers.
+    /// **Thread-safety:** any thread (a single_threaded broker: its one thread), including from
+    /// inside a handler; never while another thread assigns to this publisher.
+    /// **Lifetime:** `payload` may be moved from (only if a queued subscription received it).
     std::size_t publish(T&& payload) const {
         return impl_->template publish_pinned<T>(*channel_, payload, &payload);
     }
-    /// Publishes `payload` (the same as `publish`).
-    /// **Thread-safety:** any thread.
+    /// Publishes `payload` on the publisher's channel and returns the number of receivers, so a
+    /// publisher can be passed where a callable is wanted (it calls `publish(payload)`).
+    /// **Thread-safety:** any thread (a single_threaded broker: its one thread), including from
+    /// inside a handler; never while another thread assigns to this publisher.
+    /// **Lifetime:** `payload` need only live for the call.
     std::size_t operator()(const T& payload) const { return publish(payload); }
-    /// Publishes an rvalue (the same as `publish`).
-    /// **Thread-safety:** any thread.
+    /// Publishes the rvalue `payload` on the publisher's channel and returns the number of
+    /// receivers (it calls `publish(std::move(payload))`).
+    /// **Thread-safety:** any thread (a single_threaded broker: its one thread), including from
+    /// inside a handler; never while another thread assigns to this publisher.
+    /// **Lifetime:** `payload` may be moved from (only if a queued subscription received it).
     std::size_t operator()(T&& payload) const { return publish(std::move(payload)); }
 
-    /// The channel name.
-    /// **Lifetime:** the view is valid while this publisher lives.
+    /// The channel name; not on a moved-from publisher.
+    /// **Thread-safety:** any thread.
+    /// **Lifetime:** the view is valid while this publisher lives and is not assigned to.
     std::string_view channel() const noexcept { return channel_->name; }
 
 private:

@@ -26,6 +26,8 @@ enum class Overflow : std::uint8_t {
 };
 
 /// What the slow-consumer callback receives, once per overflow episode.
+/// **Thread-safety:** read on the publishing thread that overflowed the queue.
+/// **Lifetime:** valid only during the callback: `channel` is a view; copy it to keep it.
 struct SlowConsumer {
     std::uint64_t subscription_id; ///< the subscription whose queue overflowed
     std::string_view channel;      ///< the channel of the message that overflowed it
@@ -34,6 +36,8 @@ struct SlowConsumer {
 };
 
 /// Options of a queued subscription: `broker.subscribe(topic, handler, herald::queued{...})`.
+/// **Thread-safety:** a value; the subscription keeps its own copy, never changed afterwards.
+/// **Lifetime:** what `executor` and `on_slow_consumer` refer to must outlive the subscription.
 struct QueueOptions {
     /// Maximum queued messages (for `conflate`: maximum distinct channels pending). Must be at
     /// least 1: a capacity of 0 is rejected, never read as "unlimited".
@@ -46,6 +50,7 @@ struct QueueOptions {
     Executor executor{};
     /// Called on the publishing thread at the first drop of an overflow episode; the episode
     /// ends when the consumer empties the queue. Must not throw (what it throws is swallowed).
+    /// Any publishing thread may be the one calling it, while the handler runs elsewhere.
     std::function<void(const SlowConsumer&)> on_slow_consumer{};
 };
 
@@ -54,9 +59,12 @@ struct QueueOptions {
 /// queued". The lower-case name is deliberate.
 using queued = QueueOptions;
 
-/// Thrown for invalid queue options (e.g. a capacity of 0).
+/// Thrown for invalid queue options (a capacity of 0, the default executor on a
+/// single_threaded broker, an executor given to a mailbox).
+/// **Thread-safety:** immutable once thrown; copies may be read on any thread.
 class queue_options_error : public std::invalid_argument {
 public:
+    /// Builds the error with the message `what` (the `std::invalid_argument` constructors).
     using std::invalid_argument::invalid_argument;
 };
 

@@ -10,6 +10,7 @@
 HERALD_NAMESPACE_BEGIN
 
 /// Why queued messages were dropped, one counter per cause.
+/// **Thread-safety:** a plain value, a snapshot taken by `stats()`.
 struct DropCounts {
     std::uint64_t newest = 0;       ///< `drop_newest`: the new message was refused
     std::uint64_t oldest = 0;       ///< `drop_oldest`: a queued message made room
@@ -19,6 +20,7 @@ struct DropCounts {
     std::uint64_t discarded = 0;    ///< still queued at unsubscribe or a discarding shutdown
 
     /// All causes together.
+    /// **Thread-safety:** reads only this value.
     std::uint64_t total() const noexcept {
         return newest + oldest + conflated + timed_out + disconnected + discarded;
     }
@@ -27,6 +29,8 @@ struct DropCounts {
 /// A subscription's counters, read with `Subscription::stats()`.
 /// Every message offered to the subscription ends in exactly one of: delivered, errors,
 /// dropped, skipped, or is still queued.
+/// **Thread-safety:** a plain value, a snapshot: each counter is read on its own (relaxed), so
+/// while messages flow the counters may not add up to the same instant.
 struct SubscriptionStats {
     std::uint64_t delivered = 0;  ///< handler invocations that returned normally
     std::uint64_t errors = 0;     ///< handler invocations that threw
@@ -43,6 +47,8 @@ struct SubscriptionStats {
 /// counts are kept up to date by writers, and the message totals sum one counter per
 /// subscriber list (publish itself keeps no broker-wide counter, which would cost an atomic
 /// read-modify-write on a shared cache line per publish).
+/// **Thread-safety:** a plain value, a snapshot taken under the writer lock; message totals of
+/// publishes running meanwhile may or may not be in it.
 struct BrokerStats {
     std::size_t channels = 0;      ///< channels with at least one exact subscriber
     std::size_t patterns = 0;      ///< distinct patterns with at least one subscriber

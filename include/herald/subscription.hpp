@@ -33,15 +33,26 @@ struct HandleAccess;
 /// false and destroying it is safe.
 class Subscription {
 public:
-    /// An empty handle.
+    /// An empty handle: inert, `active()` is false.
+    /// **Thread-safety:** any thread.
     Subscription() noexcept = default;
 
+    /// Not copyable: one handle owns one subscription.
     Subscription(const Subscription&) = delete;
+    /// Not copy-assignable: one handle owns one subscription.
     Subscription& operator=(const Subscription&) = delete;
 
+    /// Takes over `other`'s subscription; `other` becomes empty.
+    /// **Thread-safety:** not while another thread uses `other`; the subscription's handler
+    /// may keep running on other threads meanwhile.
+    /// **Lifetime:** the subscription now lasts as long as this handle.
     Subscription(Subscription&& other) noexcept : core_(std::exchange(other.core_, nullptr)) {}
 
-    /// Ends the current subscription (as `unsubscribe()` does), then takes `other`'s.
+    /// Ends the current subscription (as `unsubscribe()` does), then takes `other`'s; `other`
+    /// becomes empty.
+    /// **Thread-safety:** not while another thread uses either handle.
+    /// **Lifetime:** returns after an invocation of the old handler running on another thread
+    /// has finished (at once from inside that handler); what was queued for it is discarded.
     Subscription& operator=(Subscription&& other) noexcept {
         if (this != &other) {
             reset();
@@ -50,7 +61,12 @@ public:
         return *this;
     }
 
-    /// Ends the subscription. See the class's Lifetime note for what it waits for.
+    /// Ends the subscription (as `unsubscribe()` does); nothing for an empty handle.
+    /// **Thread-safety:** any thread, including from inside any handler of the same broker,
+    /// but not while another thread uses this handle.
+    /// **Lifetime:** returns after an invocation running on another thread has finished (at
+    /// once from inside its own handler); what is still queued is discarded and counted. Safe
+    /// after the broker is gone.
     ~Subscription() { reset(); }
 
     /// Ends the subscription and returns its final counters. Idempotent: later calls return
@@ -89,27 +105,44 @@ public:
 
     /// A number unique among this process's subscriptions (also passed to the error hook).
     /// 0 for an empty handle.
+    /// **Thread-safety:** any thread.
     std::uint64_t id() const noexcept { return core_ != nullptr ? core_->id : 0; }
 
     /// For a queued subscription on `Executor::polled()`: runs the handler on this thread for
     /// every message queued now; returns how many ran. 0 for other subscriptions, and when
     /// another thread is running this handler at the moment (it never runs concurrently).
-    /// **Thread-safety:** any thread.
+    /// **Thread-safety:** any thread, also from inside another subscription's handler.
+    /// **Lifetime:** each message is let go when its invocation returns; what a handler throws
+    /// is counted and reported (error hook, dead letters), never thrown from here.
     std::size_t poll() { return pump(static_cast<std::size_t>(-1), {}); }
 
-    /// As `poll`, at most `max` messages.
+    /// For a queued subscription on `Executor::polled()`: runs the handler on this thread for
+    /// at most `max` of the messages queued now; returns how many ran. 0 for other
+    /// subscriptions, and when another thread is running this handler at the moment.
+    /// **Thread-safety:** any thread, also from inside another subscription's handler.
+    /// **Lifetime:** each message is let go when its invocation returns; what a handler throws
+    /// is counted and reported (error hook, dead letters), never thrown from here.
     std::size_t drain(std::size_t max) { return pump(max, {}); }
 
-    /// As `poll`, but if nothing is queued waits up to `timeout` for a message (or for the
-    /// subscription to end) first.
+    /// For a queued subscription on `Executor::polled()`: runs the handler on this thread for
+    /// every message queued now, first waiting up to `timeout` for one if none is (or until
+    /// the subscription ends); returns how many ran. 0 for other subscriptions, and when
+    /// another thread is running this handler at the moment.
+    /// **Thread-safety:** any thread; an `unsubscribe` or broker shutdown on another thread
+    /// ends the wait.
+    /// **Lifetime:** each message is let go when its invocation returns; what a handler throws
+    /// is counted and reported (error hook, dead letters), never thrown from here.
     std::size_t wait_for(std::chrono::nanoseconds timeout) {
         return pump(static_cast<std::size_t>(-1), timeout);
     }
 
-    /// True unless the handle is empty.
+    /// True unless the handle is empty (an ended subscription's handle is not empty: see
+    /// `active()`).
+    /// **Thread-safety:** any thread.
     explicit operator bool() const noexcept { return core_ != nullptr; }
 
     /// Leaves the subscription running for the broker's lifetime and empties this handle.
+    /// **Thread-safety:** not while another thread uses this handle.
     /// **Lifetime:** the handler then lives until the broker shuts down.
     void detach() noexcept {
         if (core_ != nullptr) {
