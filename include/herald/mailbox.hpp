@@ -97,16 +97,24 @@ public:
     /// **Thread-safety:** any thread.
     Mailbox() = default;
 
-    /// Takes over `other`'s subscription. `other` may afterwards only be destroyed or assigned
-    /// to (receiving through it is not supported).
+    /// Takes over `other`'s subscription; `other` is left empty (it receives nothing and
+    /// `active()` is false).
     /// **Thread-safety:** not while another thread uses `other`.
     /// **Lifetime:** the subscription now lasts as long as this mailbox.
-    Mailbox(Mailbox&&) noexcept = default;
+    Mailbox(Mailbox&& other) noexcept
+        : subscription_(std::move(other.subscription_)),
+          core_(std::exchange(other.core_, nullptr)) {}
     /// Ends this mailbox's subscription (discarding what it holds, counted), then takes over
-    /// `other`'s; `other` may afterwards only be destroyed or assigned to.
+    /// `other`'s; `other` is left empty.
     /// **Thread-safety:** not while another thread uses either mailbox.
     /// **Lifetime:** waits, as `unsubscribe` does, for the old subscription to end.
-    Mailbox& operator=(Mailbox&&) noexcept = default;
+    Mailbox& operator=(Mailbox&& other) noexcept {
+        if (this != &other) {
+            subscription_ = std::move(other.subscription_);
+            core_ = std::exchange(other.core_, nullptr);
+        }
+        return *this;
+    }
 
     /// The next message if one is queued now; empty otherwise (and for an empty mailbox).
     /// Never blocks.

@@ -150,3 +150,33 @@ TEST_CASE("mailbox: a channel name of any bytes and length reaches a queued enve
         CHECK_FALSE(mailboxes[i].try_receive());
     }
 }
+
+TEST_CASE("mailbox: a moved-from mailbox is empty and never reaches the queue it gave away",
+          "[mailbox]") {
+    herald::Broker broker;
+    auto original = broker.subscribe("m", herald::queued{.capacity = 4});
+    broker.publish("m", "one");
+    std::optional<herald::Mailbox<std::string>> moved(std::move(original));
+    CHECK(moved->size() == 1);
+    // The new owner ends the subscription and frees the queue.
+    moved.reset();
+    CHECK_FALSE(original.active());
+    CHECK(original.size() == 0);
+    CHECK_FALSE(original.try_receive().has_value());
+    CHECK_FALSE(original.receive_for(1ms).has_value());
+
+    SECTION("and a mailbox assigned over keeps nothing of its old queue") {
+        auto target = broker.subscribe("t", herald::queued{.capacity = 4});
+        broker.publish("t", "two");
+        auto source = broker.subscribe("s", herald::queued{.capacity = 4});
+        target = std::move(source);
+        CHECK(broker.numsub("t") == 0); // the old subscription ended with the assignment
+        CHECK(target.size() == 0);
+        broker.publish("s", "three");
+        auto got = target.try_receive();
+        REQUIRE(got.has_value());
+        CHECK(got->payload == "three");
+        CHECK(source.size() == 0);
+        CHECK_FALSE(source.try_receive().has_value());
+    }
+}
