@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -360,6 +361,19 @@ public:
         return impl_->template publish<T>(topic.name(), payload, &payload);
     }
 
+    /// Anything else published on a typed topic: a compile error that says so first, instead
+    /// of a list of the overloads that did not match.
+    /// **Thread-safety:** never called (it does not compile).
+    template <class T, class U>
+    requires(!PublishableTo<U, T>) std::size_t publish(const Topic<T>& topic, U&& value) {
+        static_assert(detail::always_false<U>,
+                      "herald: the value published on a Topic<T> must be a T (for string topics, "
+                      "anything convertible to std::string_view): see the PublishableTo concept");
+        (void)topic;
+        (void)value;
+        return 0;
+    }
+
     /// A publisher bound to `topic` that skips the channel lookup on every publish.
     /// Throws `type_mismatch_error` if the channel is in use with another type.
     /// **Thread-safety:** any thread (a single_threaded broker: its one thread), including from
@@ -392,6 +406,20 @@ public:
     /// **Thread-safety:** any thread, also from handlers; takes the writer lock briefly.
     std::size_t numsub(std::string_view channel) const { return impl_->numsub(channel); }
 
+    /// Number of exact subscribers of each channel, in the order given, like
+    /// `PUBSUB NUMSUB a b c` (a channel without subscribers counts 0).
+    /// **Thread-safety:** any thread, also from handlers; takes the writer lock once per
+    /// channel (the counts are not one atomic snapshot).
+    std::vector<std::pair<std::string, std::size_t>>
+    numsub(std::initializer_list<std::string_view> channels) const {
+        std::vector<std::pair<std::string, std::size_t>> counts;
+        counts.reserve(channels.size());
+        for (std::string_view c : channels) {
+            counts.emplace_back(std::string(c), impl_->numsub(c));
+        }
+        return counts;
+    }
+
     /// Number of distinct patterns with at least one subscriber, like `PUBSUB NUMPAT`.
     /// **Thread-safety:** any thread, also from handlers; takes the writer lock briefly.
     std::size_t numpat() const { return impl_->numpat(); }
@@ -411,8 +439,10 @@ public:
 
     /// Sets the error hook, called for every handler exception and queue disconnect with the
     /// channel, pattern and subscription id. Replaces the previous hook; an empty function
-    /// removes it. The hook runs on the thread where the failure happened and must not throw
-    /// (what it throws is swallowed).
+    /// removes it. Without a hook (the default), the first failure of each subscription is
+    /// written to stderr as one line and later ones are only counted; a hook that does nothing
+    /// silences that. The hook runs on the thread where the failure happened and must not
+    /// throw (what it throws is swallowed).
     /// **Thread-safety:** any thread, also from handlers and from the hook itself (it is called
     /// outside the broker's locks).
     /// **Lifetime:** the broker keeps a copy of `hook` until it is replaced or the broker is

@@ -77,11 +77,38 @@ enum class ExceptionPolicy : std::uint8_t {
     terminate,     ///< call std::terminate
 };
 
+/// The enumerator's name, e.g. `"isolate"` (`"unknown"` for a value outside the enumeration).
+/// **Thread-safety:** any thread; a pure function.
+constexpr std::string_view to_string(ExceptionPolicy value) noexcept {
+    switch (value) {
+    case ExceptionPolicy::isolate:
+        return "isolate";
+    case ExceptionPolicy::rethrow_after:
+        return "rethrow_after";
+    case ExceptionPolicy::terminate:
+        return "terminate";
+    }
+    return "unknown";
+}
+
 /// Why the error hook was called.
 enum class ErrorKind : std::uint8_t {
     handler_exception, ///< a handler threw
     queue_disconnect,  ///< a queued subscription was cancelled by its `disconnect` overflow policy
 };
+
+/// The enumerator's name, e.g. `"handler_exception"` (`"unknown"` for a value outside the
+/// enumeration).
+/// **Thread-safety:** any thread; a pure function.
+constexpr std::string_view to_string(ErrorKind value) noexcept {
+    switch (value) {
+    case ErrorKind::handler_exception:
+        return "handler_exception";
+    case ErrorKind::queue_disconnect:
+        return "queue_disconnect";
+    }
+    return "unknown";
+}
 
 /// What the error hook receives.
 /// **Thread-safety:** read on the thread the hook runs on (where the failure happened).

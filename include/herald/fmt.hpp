@@ -1,7 +1,8 @@
 #pragma once
 /// \file
 /// `fmt::formatter` specializations for herald's public types, for logging with fmt 9 or newer:
-/// `Message<T>` (when `T` is formattable), `MessageKind`, `Overflow`, `SubscriptionStats` and
+/// `Message<T>` (when `T` is formattable), the enumerations (`MessageKind`, `Overflow`,
+/// `ErrorKind`, `ExceptionPolicy`, `ShutdownMode`, `PatternKind`), `SubscriptionStats` and
 /// `BrokerStats`. Optional: link the CMake target `herald::fmt` (package component `fmt`), which
 /// brings fmt; the rest of herald does not need fmt.
 ///
@@ -17,7 +18,10 @@
 /// **Thread-safety:** formatting reads only its argument.
 /// **Lifetime:** a `Message` is a view; format it inside the handler that received it.
 
+#include <herald/errors.hpp>
 #include <herald/message.hpp>
+#include <herald/options.hpp>
+#include <herald/pattern.hpp>
 #include <herald/queue.hpp>
 #include <herald/stats.hpp>
 #include <herald/version.hpp>
@@ -28,32 +32,6 @@
 
 HERALD_NAMESPACE_BEGIN
 namespace detail {
-
-constexpr std::string_view message_kind_name(MessageKind kind) noexcept {
-    switch (kind) {
-    case MessageKind::message:
-        return "message";
-    case MessageKind::pmessage:
-        return "pmessage";
-    }
-    return "unknown";
-}
-
-constexpr std::string_view overflow_name(Overflow overflow) noexcept {
-    switch (overflow) {
-    case Overflow::drop_newest:
-        return "drop_newest";
-    case Overflow::drop_oldest:
-        return "drop_oldest";
-    case Overflow::conflate:
-        return "conflate";
-    case Overflow::block:
-        return "block";
-    case Overflow::disconnect:
-        return "disconnect";
-    }
-    return "unknown";
-}
 
 /// Base of the formatters of aggregates, which take no format spec: `{}` only.
 struct NoSpecFormatter {
@@ -67,36 +45,44 @@ struct NoSpecFormatter {
     }
 };
 
+/// Formats one of herald's public enumerations by its enumerator's name (`to_string`), under
+/// string specs (`{:>12}`).
+/// **Thread-safety:** one formatter object per format call (fmt makes it); any thread.
+template <class Enum>
+struct EnumFormatter : fmt::formatter<fmt::string_view> {
+    /// Writes the name of `value` under the string spec parsed before.
+    /// **Thread-safety:** any thread; reads only its argument.
+    template <class FormatContext>
+    auto format(Enum value, FormatContext& ctx) const -> decltype(ctx.out()) {
+        const std::string_view name = herald::to_string(value);
+        return fmt::formatter<fmt::string_view>::format(fmt::string_view(name.data(), name.size()),
+                                                        ctx);
+    }
+};
+
 } // namespace detail
 HERALD_NAMESPACE_END
 
 /// `message` or `pmessage`; string specs apply (`{:>8}`).
-/// **Thread-safety:** one formatter object per format call (fmt makes it); any thread.
 template <>
-struct fmt::formatter<herald::MessageKind> : fmt::formatter<fmt::string_view> {
-    /// Writes the name of `kind` under the string spec parsed before.
-    /// **Thread-safety:** any thread; reads only its argument.
-    template <class FormatContext>
-    auto format(herald::MessageKind kind, FormatContext& ctx) const -> decltype(ctx.out()) {
-        const std::string_view name = herald::detail::message_kind_name(kind);
-        return fmt::formatter<fmt::string_view>::format(fmt::string_view(name.data(), name.size()),
-                                                        ctx);
-    }
-};
-
-/// The enumerator's name (`drop_oldest`, ...); string specs apply.
-/// **Thread-safety:** one formatter object per format call (fmt makes it); any thread.
+struct fmt::formatter<herald::MessageKind> : herald::detail::EnumFormatter<herald::MessageKind> {};
+/// The overflow policy's name (`drop_oldest`, ...); string specs apply.
 template <>
-struct fmt::formatter<herald::Overflow> : fmt::formatter<fmt::string_view> {
-    /// Writes the name of `overflow` under the string spec parsed before.
-    /// **Thread-safety:** any thread; reads only its argument.
-    template <class FormatContext>
-    auto format(herald::Overflow overflow, FormatContext& ctx) const -> decltype(ctx.out()) {
-        const std::string_view name = herald::detail::overflow_name(overflow);
-        return fmt::formatter<fmt::string_view>::format(fmt::string_view(name.data(), name.size()),
-                                                        ctx);
-    }
+struct fmt::formatter<herald::Overflow> : herald::detail::EnumFormatter<herald::Overflow> {};
+/// Why the error hook was called (`handler_exception`, `queue_disconnect`); string specs apply.
+template <>
+struct fmt::formatter<herald::ErrorKind> : herald::detail::EnumFormatter<herald::ErrorKind> {};
+/// The exception policy's name (`isolate`, ...); string specs apply.
+template <>
+struct fmt::formatter<herald::ExceptionPolicy>
+    : herald::detail::EnumFormatter<herald::ExceptionPolicy> {};
+/// The shutdown mode's name (`drain`, `discard`); string specs apply.
+template <>
+struct fmt::formatter<herald::ShutdownMode> : herald::detail::EnumFormatter<herald::ShutdownMode> {
 };
+/// The pattern grammar's name (`glob`, `NATS`, `MQTT`); string specs apply.
+template <>
+struct fmt::formatter<herald::PatternKind> : herald::detail::EnumFormatter<herald::PatternKind> {};
 
 /// Redis-style, one line: `message "<channel>" #<sequence>: <payload>` or
 /// `pmessage "<pattern>" "<channel>" #<sequence>: <payload>`. The format spec is the payload's:

@@ -40,4 +40,10 @@ template <class U, class T>
 concept PublishableTo = std::same_as<std::remove_cvref_t<U>, T> ||
     (std::same_as<T, std::string>&& std::convertible_to<U, std::string_view>);
 
+namespace detail {
+/// False for every type: a `static_assert` that fires only when its template is instantiated.
+template <class>
+inline constexpr bool always_false = false;
+} // namespace detail
+
 HERALD_NAMESPACE_END

@@ -32,7 +32,9 @@ public:
     /// **Thread-safety:** any thread, concurrently with other copies of the same message.
     /// **Lifetime:** the copy keeps the message alive on its own.
     Envelope(const Envelope& other) noexcept
-        : Message<T>(other), core_(other.core_), node_(other.node_) {
+        : Message<T>(other.kind, other.pattern, other.channel, other.payload, other.sequence,
+                     other.published_at),
+          core_(other.core_), node_(other.node_) {
         core_->add_ref();
         node_->add_ref();
     }
@@ -40,8 +42,9 @@ public:
     /// **Thread-safety:** not while another thread uses `other`.
     /// **Lifetime:** the new envelope keeps the message alive in `other`'s place.
     Envelope(Envelope&& other) noexcept
-        : Message<T>(other), core_(std::exchange(other.core_, nullptr)),
-          node_(std::exchange(other.node_, nullptr)) {}
+        : Message<T>(other.kind, other.pattern, other.channel, other.payload, other.sequence,
+                     other.published_at),
+          core_(std::exchange(other.core_, nullptr)), node_(std::exchange(other.node_, nullptr)) {}
     /// Not assignable: an envelope is one received message for its whole life.
     Envelope& operator=(const Envelope&) = delete;
     /// Not assignable: an envelope is one received message for its whole life.
@@ -124,6 +127,7 @@ public:
         if (core_ == nullptr) {
             return std::nullopt;
         }
+        core_->note_high_water(core_->size()); // the receiver is this queue's consumer
         detail::QueueEntry item;
         if (!core_->pop(item)) {
             return std::nullopt;

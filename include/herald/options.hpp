@@ -6,6 +6,8 @@
 #include <herald/errors.hpp>
 #include <herald/version.hpp>
 
+#include <string_view>
+
 #include <any>
 #include <cstddef>
 #include <cstdint>
@@ -57,5 +59,17 @@ enum class ShutdownMode : std::uint8_t {
     drain,   ///< deliver them first (on the broker's workers, else on the calling thread)
     discard, ///< drop them, counted as dropped
 };
+
+/// The enumerator's name, e.g. `"drain"` (`"unknown"` for a value outside the enumeration).
+/// **Thread-safety:** any thread; a pure function.
+constexpr std::string_view to_string(ShutdownMode value) noexcept {
+    switch (value) {
+    case ShutdownMode::drain:
+        return "drain";
+    case ShutdownMode::discard:
+        return "discard";
+    }
+    return "unknown";
+}
 
 HERALD_NAMESPACE_END

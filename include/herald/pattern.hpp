@@ -217,9 +217,16 @@ constexpr bool nats_match_valid(std::string_view pattern, std::string_view subje
 }
 
 /// Throws pattern_error unless `filter` is a valid MQTT topic filter.
+/// MQTT's length limit for topic names and filters (a two-byte length prefix on the wire).
+inline constexpr std::size_t mqtt_max_length = 65535;
+
 inline void validate_mqtt(std::string_view filter) {
     if (filter.empty()) {
         throw pattern_error(PatternKind::mqtt, filter, 0, "a topic filter must not be empty");
+    }
+    if (filter.size() > mqtt_max_length) {
+        throw pattern_error(PatternKind::mqtt, filter, mqtt_max_length,
+                            "a topic filter is at most 65,535 bytes long (MQTT's length limit)");
     }
     for (std::size_t i = 0; i < filter.size(); ++i) {
         const char c = filter[i];
@@ -246,7 +253,8 @@ inline void validate_mqtt(std::string_view filter) {
 /// True if `topic` is something an MQTT filter can match: a valid topic name (not empty, no
 /// wildcard character, no NUL byte).
 constexpr bool mqtt_topic_matchable(std::string_view topic) noexcept {
-    return !topic.empty() && topic.find_first_of(std::string_view("+#\0", 3)) == topic.npos;
+    return !topic.empty() && topic.size() <= mqtt_max_length &&
+           topic.find_first_of(std::string_view("+#\0", 3)) == topic.npos;
 }
 
 /// MQTT matching of an already validated filter.

@@ -25,6 +25,24 @@ enum class Overflow : std::uint8_t {
                  ///< error hook told, like Redis's output-buffer limit for slow subscribers
 };
 
+/// The enumerator's name, e.g. `"drop_newest"` (`"unknown"` for a value outside the enumeration).
+/// **Thread-safety:** any thread; a pure function.
+constexpr std::string_view to_string(Overflow value) noexcept {
+    switch (value) {
+    case Overflow::drop_newest:
+        return "drop_newest";
+    case Overflow::drop_oldest:
+        return "drop_oldest";
+    case Overflow::conflate:
+        return "conflate";
+    case Overflow::block:
+        return "block";
+    case Overflow::disconnect:
+        return "disconnect";
+    }
+    return "unknown";
+}
+
 /// What the slow-consumer callback receives, once per overflow episode.
 /// **Thread-safety:** read on the publishing thread that overflowed the queue.
 /// **Lifetime:** valid only during the callback: `channel` is a view; copy it to keep it.

@@ -1,5 +1,5 @@
 // Publishing an int to a Topic<DriverStatus> must not compile, and the error must name
-// herald's PublishableTo concept.
+// herald's own sentence (the static_assert of the catch-all publish overload).
 #include <herald/herald.hpp>
 
 #include <string>

@@ -174,6 +174,47 @@ int main() {
             }
         }
     }
+    // MQTT's length limit (65,535 bytes, a two-byte length on the wire): filters and topics
+    // either side of it. libmosquitto rejects a longer filter (mosquitto_sub_topic_check) and a
+    // longer topic (mosquitto_pub_topic_check), so a broker never delivers such a topic; its
+    // matcher alone does not look at the length. The reference for a match is therefore "the
+    // matcher says so and the topic can be published".
+    for (const std::size_t length :
+         {std::size_t{65534}, std::size_t{65535}, std::size_t{65536}, std::size_t{70000}}) {
+        const std::string long_topic(length, 'a');
+        const std::string long_filter = std::string(length - 2, 'a') + "/#";
+        const std::string short_filter = "#";
+        const std::string short_topic = "a";
+        for (const std::string* f : {&long_filter, &short_filter}) {
+            const bool theirs = mosquitto_accepts_filter(*f);
+            const bool ours = herald_accepts(*f);
+            if (!theirs) {
+                validity.count_positive();
+            }
+            validity.check(ours == theirs, "filter of " + std::to_string(f->size()) +
+                                               " bytes: mosquitto " +
+                                               (theirs ? "accepts" : "rejects") + " it, herald " +
+                                               (ours ? "accepts" : "rejects") + " it");
+            if (!ours) {
+                continue;
+            }
+            for (const std::string* t : {&long_topic, &short_topic}) {
+                bool result = false;
+                const int rc = mosquitto_topic_matches_sub(f->c_str(), t->c_str(), &result);
+                const bool mosquitto_match =
+                    rc == MOSQ_ERR_SUCCESS && result && mosquitto_accepts_topic(*t);
+                const bool herald_match = herald::mqtt_match(*f, *t);
+                if (mosquitto_match) {
+                    matching.count_positive();
+                }
+                matching.check(herald_match == mosquitto_match,
+                               "filter of " + std::to_string(f->size()) + " bytes, topic of " +
+                                   std::to_string(t->size()) + " bytes: mosquitto says " +
+                                   (mosquitto_match ? "match" : "no match") + ", herald says " +
+                                   (herald_match ? "match" : "no match"));
+            }
+        }
+    }
     const int v = validity.finish(1000);
     const int m = matching.finish(10000);
     return v != 0 || m != 0 ? 1 : 0;

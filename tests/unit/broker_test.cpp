@@ -380,3 +380,19 @@ TEMPLATE_TEST_CASE("broker: patterns removed in any order leave the others match
         CHECK(hits[static_cast<std::size_t>(i)] == (removed ? 0 : 1));
     }
 }
+
+TEMPLATE_TEST_CASE("broker: numsub over several channels answers like PUBSUB NUMSUB a b c",
+                   "[broker]", SafeBroker, SingleBroker) {
+    TestType broker;
+    auto a1 = broker.subscribe("a", [](const std::string&) {});
+    auto a2 = broker.subscribe("a", [](const std::string&) {});
+    auto c = broker.subscribe("c", [](const std::string&) {});
+    auto p = broker.psubscribe("*", [](const std::string&) {}); // patterns do not count
+    const auto counts = broker.numsub({"a", "b", "c", "a"});
+    REQUIRE(counts.size() == 4);
+    CHECK(counts[0] == std::pair<std::string, std::size_t>{"a", 2});
+    CHECK(counts[1] == std::pair<std::string, std::size_t>{"b", 0});
+    CHECK(counts[2] == std::pair<std::string, std::size_t>{"c", 1});
+    CHECK(counts[3] == std::pair<std::string, std::size_t>{"a", 2});
+    CHECK(broker.numsub({}).empty());
+}

@@ -8,6 +8,7 @@
 
 #include "test_catch.hpp"
 
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -143,4 +144,73 @@ TEMPLATE_TEST_CASE("errors: a throwing error hook does not break the dispatch", 
     auto good = broker.subscribe("t", [&](const std::string&) { ++after; });
     CHECK(broker.publish("t", "x") == 2);
     CHECK(after == 1);
+}
+
+#if defined(__linux__)
+namespace {
+
+/// Runs `f` with stderr sent to a temporary file, and returns what was written there.
+template <class F>
+std::string capture_stderr(F&& f) {
+    std::fflush(stderr);
+    std::FILE* sink = std::tmpfile();
+    REQUIRE(sink != nullptr);
+    const int saved = ::dup(2);
+    ::dup2(::fileno(sink), 2);
+    f();
+    std::fflush(stderr);
+    ::dup2(saved, 2);
+    ::close(saved);
+    std::string text;
+    std::rewind(sink);
+    for (int c = std::fgetc(sink); c != EOF; c = std::fgetc(sink)) {
+        text += static_cast<char>(c);
+    }
+    std::fclose(sink);
+    return text;
+}
+
+} // namespace
+
+TEST_CASE("errors: without a hook, a subscription's first handler exception is one line on "
+          "stderr and later ones are only counted",
+          "[errors]") {
+    herald::Broker broker;
+    auto s = broker.subscribe("jobs\n1",
+                              [](const std::string&) { throw std::runtime_error("disk full"); });
+    const std::string written = capture_stderr([&] {
+        broker.publish("jobs\n1", "a");
+        broker.publish("jobs\n1", "b");
+    });
+    CHECK(written == "herald: a handler of subscription " + std::to_string(s.id()) +
+                         " threw on channel \"jobs\\x0a1\": disk full; its later exceptions are "
+                         "only counted (Broker::on_error sets a hook)\n");
+    CHECK(s.stats().errors == 2);
+
+    SECTION("a hook replaces the default, and removing it brings the default back") {
+        int hooked = 0;
+        broker.on_error([&](const herald::ErrorInfo&) { ++hooked; });
+        auto t = broker.subscribe("other", [](const std::string&) { throw 7; });
+        CHECK(capture_stderr([&] { broker.publish("other", "x"); }).empty());
+        CHECK(hooked == 1);
+        broker.on_error({});
+        auto u = broker.subscribe("third", [](const std::string&) { throw 8; });
+        const std::string line = capture_stderr([&] { broker.publish("third", "x"); });
+        CHECK(line.find("an exception not derived from std::exception") != std::string::npos);
+    }
+}
+
+#endif
+
+TEST_CASE("errors: the public enumerations have names without fmt", "[errors]") {
+    CHECK(herald::to_string(herald::ErrorKind::handler_exception) == "handler_exception");
+    CHECK(herald::to_string(herald::ErrorKind::queue_disconnect) == "queue_disconnect");
+    CHECK(herald::to_string(herald::ExceptionPolicy::isolate) == "isolate");
+    CHECK(herald::to_string(herald::ExceptionPolicy::rethrow_after) == "rethrow_after");
+    CHECK(herald::to_string(herald::ExceptionPolicy::terminate) == "terminate");
+    CHECK(herald::to_string(herald::MessageKind::pmessage) == "pmessage");
+    CHECK(herald::to_string(herald::Overflow::conflate) == "conflate");
+    CHECK(herald::to_string(herald::ShutdownMode::discard) == "discard");
+    CHECK(herald::to_string(static_cast<herald::Overflow>(200)) == "unknown");
+    static_assert(herald::to_string(herald::MessageKind::message) == "message");
 }

@@ -145,3 +145,11 @@ TEST_CASE("fmt: messages delivered by a broker format with their real envelope")
     CHECK(fmt::format("{}", sub.stats()).find("delivered=1 ") == 0);
     CHECK(fmt::format("{}", broker.stats()).find("patterns=1 ") != std::string::npos);
 }
+
+TEST_CASE("fmt: the error kind, exception policy, shutdown mode and pattern kind format by name") {
+    CHECK(fmt::format("{}", herald::ErrorKind::queue_disconnect) == "queue_disconnect");
+    CHECK(fmt::format("[{:>18}]", herald::ErrorKind::handler_exception) == "[ handler_exception]");
+    CHECK(fmt::format("{}", herald::ExceptionPolicy::rethrow_after) == "rethrow_after");
+    CHECK(fmt::format("{}", herald::ShutdownMode::drain) == "drain");
+    CHECK(fmt::format("{}", herald::PatternKind::glob) == "glob");
+}

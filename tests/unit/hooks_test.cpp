@@ -104,8 +104,7 @@ TEST_CASE("hooks: a pinned publisher's publishes pass the hooks too", "[hooks]")
     BrokerAccess::impl(broker).remove_hooks();
 }
 
-TEST_CASE("hooks: interest appears with the first subscription and goes with the last",
-          "[hooks]") {
+TEST_CASE("hooks: interest appears with the first subscription and goes with the last", "[hooks]") {
     herald::Broker broker;
     Recorder hooks;
     auto early = broker.subscribe("early", [](const std::string&) {});

@@ -180,3 +180,30 @@ TEST_CASE("mailbox: a moved-from mailbox is empty and never reaches the queue it
         CHECK_FALSE(source.try_receive().has_value());
     }
 }
+
+TEST_CASE("mailbox: the high-water mark counts what waits, what was received and what a "
+          "disconnect discarded",
+          "[mailbox]") {
+    herald::Broker broker;
+    auto mailbox = broker.subscribe("hw", herald::queued{.capacity = 8});
+    for (int i = 0; i < 5; ++i) {
+        broker.publish("hw", std::to_string(i));
+    }
+    CHECK(mailbox.stats().high_water == 5); // nothing received yet
+    CHECK(mailbox.try_receive().has_value());
+    CHECK(mailbox.try_receive().has_value());
+    CHECK(mailbox.stats().high_water == 5); // the peak stays
+    CHECK(mailbox.stats().queued == 3);
+
+    SECTION("after a disconnect") {
+        auto strict = broker.subscribe(
+            "dc", herald::queued{.capacity = 3, .overflow = herald::Overflow::disconnect});
+        for (int i = 0; i < 4; ++i) {
+            broker.publish("dc", "x");
+        }
+        CHECK_FALSE(strict.active());
+        const herald::SubscriptionStats st = strict.stats();
+        CHECK(st.high_water == 3);
+        CHECK(st.drops.disconnected == 4);
+    }
+}

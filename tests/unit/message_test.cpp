@@ -68,3 +68,14 @@ TEMPLATE_TEST_CASE("message: the envelope carries kind, channel, payload, sequen
     CHECK(stamped >= before);
     CHECK(stamped <= std::chrono::system_clock::now());
 }
+
+TEST_CASE("message: a message cannot be copied, so no copy outlives its delivery", "[message]") {
+    static_assert(!std::is_copy_constructible_v<herald::Message<std::string>>);
+    static_assert(!std::is_copy_assignable_v<herald::Message<std::string>>);
+    herald::Broker broker;
+    std::vector<std::string> kept;
+    auto s = broker.subscribe(
+        "m", [&](const herald::Message<std::string>& m) { kept.push_back(m.payload); });
+    broker.publish("m", "copied out");
+    CHECK(kept == std::vector<std::string>{"copied out"});
+}

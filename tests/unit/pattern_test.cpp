@@ -4,6 +4,7 @@
 
 #include "test_catch.hpp"
 
+#include <herald/broker.hpp>
 #include <herald/pattern.hpp>
 
 #include <cstddef>
@@ -217,9 +218,14 @@ TEST_CASE("glob: a range matches the bytes between its bounds and a reversed ran
 TEST_CASE("glob: a dash before the closing bracket makes a range up to ] and the class runs on") {
     // "[a-]" is a range from ']' (0x5d) to 'a' (0x61); the class is then unterminated.
     static constexpr MatchCase cases[] = {
-        {"[a-]", "a", true},  {"[a-]", "]", true},  {"[a-]", "^", true},    {"[a-]", "_", true},
-        {"[a-]", "-", false}, {"[a-]", "b", false}, {"[a-]x", "ax", false}, // the 'x' is inside the
-                                                                            // class
+        {"[a-]", "a", true},
+        {"[a-]", "]", true},
+        {"[a-]", "^", true},
+        {"[a-]", "_", true},
+        {"[a-]", "-", false},
+        {"[a-]", "b", false},
+        {"[a-]x", "ax", false}, // the 'x' is inside the
+                                // class
         {"[a-]x", "x", true},
     };
     check_globs(cases);
@@ -779,4 +785,31 @@ TEST_CASE("pattern kinds have readable names") {
     CHECK(herald::to_string(herald::PatternKind::glob) == "glob");
     CHECK(herald::to_string(herald::PatternKind::nats) == "NATS");
     CHECK(herald::to_string(herald::PatternKind::mqtt) == "MQTT");
+}
+
+TEST_CASE("mqtt: filters and topics longer than 65,535 bytes are rejected and never matched") {
+    const std::string longest_topic(65535, 'a');
+    const std::string too_long_topic(65536, 'a');
+    CHECK(herald::mqtt_match("#", longest_topic));
+    CHECK_FALSE(herald::mqtt_match("#", too_long_topic));
+    CHECK_FALSE(herald::mqtt_match("+", too_long_topic));
+
+    const std::string longest_filter = std::string(65533, 'a') + "/#";
+    const std::string too_long_filter = std::string(65534, 'a') + "/#";
+    CHECK_NOTHROW(herald::mqtt_pattern(longest_filter));
+    try {
+        (void)herald::mqtt_pattern(too_long_filter);
+        FAIL("a filter of 65,536 bytes was accepted");
+    } catch (const herald::pattern_error& e) {
+        CHECK(e.position() == 65535);
+        CHECK(std::string(e.what()).find("65,535 bytes") != std::string::npos);
+    }
+    CHECK_THROWS_AS(herald::mqtt_match(too_long_filter, "a"), herald::pattern_error);
+
+    herald::Broker broker;
+    int got = 0;
+    auto s = broker.psubscribe(herald::mqtt_pattern("#"), [&](const std::string&) { ++got; });
+    CHECK(broker.publish(longest_topic, "x") == 1);
+    CHECK(broker.publish(too_long_topic, "x") == 0);
+    CHECK(got == 1);
 }

@@ -18,6 +18,7 @@
 #include <herald/stats.hpp>
 #include <herald/version.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -184,6 +185,7 @@ struct QueuedCore : SubscriptionCore {
     /// The subscription was disconnected (`Overflow::disconnect`): its queue goes with it,
     /// counted as disconnected drops, and receivers waiting on it wake up.
     void discard_disconnected() {
+        note_high_water(size());
         QueueEntry item;
         while (pop(item)) {
             item.node->release();
@@ -487,7 +489,9 @@ struct QueuedCore : SubscriptionCore {
         s.drops.discarded = drops_discarded.load(std::memory_order_relaxed);
         s.dropped = s.drops.total();
         s.queued = size();
-        s.high_water = high_water.load(std::memory_order_relaxed);
+        // What waits now counts too: a mailbox's consumer is its receiver, not consume().
+        s.high_water =
+            std::max<std::uint64_t>(high_water.load(std::memory_order_relaxed), s.queued);
     }
 
     /// `Subscription::poll()` and friends: only a polled subscription with a handler runs.
