@@ -5,6 +5,7 @@
 #include <herald/detail/channel_table.hpp>
 #include <herald/detail/core.hpp>
 #include <herald/detail/epoch.hpp>
+#include <herald/detail/hooks.hpp>
 #include <herald/detail/pattern_index.hpp>
 #include <herald/detail/queue_core.hpp>
 #include <herald/detail/type_key.hpp>
@@ -94,6 +95,15 @@ struct BrokerOptions {
 };
 
 namespace detail {
+
+struct BrokerAccess;
+
+/// Which receivers of a publish `BrokerImpl::publish_local` reaches.
+enum class LocalTarget : std::uint8_t {
+    all,     ///< exact subscribers and every matching pattern, as `publish`
+    exact,   ///< the channel's exact subscribers only
+    pattern, ///< the subscribers of one pattern only
+};
 
 /// A process-wide unique subscription id. Threads take ids in blocks, so subscribing costs no
 /// read-modify-write on a shared counter.
@@ -483,26 +493,59 @@ public:
         hook_ = std::move(shared);
     }
 
+    /// Reports `info` to the error hook (for extensions: failures they detect off the path).
+    void report_error(const ErrorInfo& info) noexcept { report(info); }
+
+    // ---- extension hooks -----------------------------------------------------------------
+
+    /// Installs `hooks`, first replaying `appeared` for every channel with exact subscribers
+    /// and every pattern, under the writer lock (so a count kept from them starts exact).
+    /// Throws std::logic_error if hooks are installed already.
+    void install_hooks(BrokerHooks& hooks) {
+        std::lock_guard lock(mutex_);
+        if (hooks_.load(std::memory_order_relaxed) != nullptr) {
+            throw std::logic_error("herald: this broker already has extension hooks installed");
+        }
+        table_.for_each([&](Channel* c) {
+            if (c->list.load(std::memory_order_relaxed) != nullptr) {
+                hooks.channel_interest(c->name, c->bound_type(), Interest::appeared);
+            }
+        });
+        for (const PatternEntry* e : pattern_entries_) {
+            hooks.pattern_interest(e->pattern, Interest::appeared);
+        }
+        hooks_.store(&hooks, std::memory_order_release);
+    }
+
+    /// Removes the hooks; returns once no publish still runs one of their members. Not from
+    /// inside a handler.
+    void remove_hooks() noexcept {
+        {
+            std::lock_guard lock(mutex_);
+            hooks_.store(nullptr, std::memory_order_release);
+        }
+        if constexpr (concurrent) {
+            wait_for_grace_period(domain_);
+        }
+    }
+
     // ---- the data path -------------------------------------------------------------------
 
     /// Publishes on `name` (or on the pinned `channel`, skipping the lookup). `movable`, when
     /// not null, is the same object as `payload` and may be moved from into a queue node.
     template <class T>
     std::size_t publish(std::string_view name, Channel* channel, const T& payload, T* movable) {
-        if constexpr (concurrent) {
-            ThreadRecord& record = this_thread_record(domain_);
-            if (record.depth >= options_.max_depth) {
-                return refuse_depth(name);
-            }
-            CriticalSection section(domain_, record);
-            return dispatch<T>(&record, name, channel, payload, movable);
-        } else {
-            if (depth_ >= options_.max_depth) {
-                return refuse_depth(name);
-            }
-            DepthGuard guard(*this);
-            return dispatch<T>(nullptr, name, channel, payload, movable);
-        }
+        return enter<T, true>(name, channel, payload, movable, LocalTarget::all, nullptr);
+    }
+
+    /// Delivers to this broker's own subscribers, skipping the hooks (an extension handing
+    /// over a message it received from elsewhere). `target` narrows the receivers to the
+    /// channel's exact subscribers or to those of `*pattern`.
+    template <class T>
+    std::size_t publish_local(std::string_view name, const T& payload, T* movable,
+                              LocalTarget target = LocalTarget::all,
+                              const Pattern* pattern = nullptr) {
+        return enter<T, false>(name, nullptr, payload, movable, target, pattern);
     }
 
     Channel* pin(std::string_view name, const TypeKey& type) {
@@ -614,7 +657,11 @@ public:
             std::lock_guard lock(mutex_);
             std::vector<Channel*> channels;
             table_.for_each([&](Channel* c) { channels.push_back(c); });
+            BrokerHooks* hooks = hooks_.load(std::memory_order_relaxed);
             for (Channel* c : channels) {
+                if (hooks != nullptr && c->list.load(std::memory_order_relaxed) != nullptr) {
+                    hooks->channel_interest(c->name, c->bound_type(), Interest::gone);
+                }
                 orphan_list_locked(c->list.exchange(nullptr, std::memory_order_relaxed), garbage);
                 table_.erase(c);
                 if (c->pins == 0) {
@@ -626,6 +673,9 @@ public:
             {
                 std::unique_lock patterns_lock(patterns_mutex_);
                 for (PatternEntry* e : pattern_entries_) {
+                    if (hooks != nullptr) {
+                        hooks->pattern_interest(e->pattern, Interest::gone);
+                    }
                     orphan_list_locked(e->list.exchange(nullptr, std::memory_order_relaxed),
                                        garbage);
                     const auto taken = patterns_.extract(e->pattern);
@@ -736,12 +786,49 @@ private:
         throw dispatch_depth_error(name, options_.max_depth);
     }
 
-    template <class T>
+    template <class T, bool Hooked>
+    std::size_t enter(std::string_view name, Channel* channel, const T& payload, T* movable,
+                      LocalTarget target, const Pattern* pattern) {
+        if constexpr (concurrent) {
+            ThreadRecord& record = this_thread_record(domain_);
+            if (record.depth >= options_.max_depth) {
+                return refuse_depth(name);
+            }
+            CriticalSection section(domain_, record);
+            return dispatch<T, Hooked>(&record, name, channel, payload, movable, target, pattern);
+        } else {
+            if (depth_ >= options_.max_depth) {
+                return refuse_depth(name);
+            }
+            DepthGuard guard(*this);
+            return dispatch<T, Hooked>(nullptr, name, channel, payload, movable, target, pattern);
+        }
+    }
+
+    template <class T, bool Hooked>
     std::size_t dispatch(ThreadRecord* record, std::string_view name, Channel* channel,
-                         const T& payload, T* movable) {
+                         const T& payload, T* movable, LocalTarget target, const Pattern* pattern) {
         if (closed_.load(std::memory_order_relaxed)) [[unlikely]] {
             return 0;
         }
+        if constexpr (Hooked) {
+            if (BrokerHooks* h = hooks_.load(std::memory_order_acquire)) [[unlikely]] {
+                const PublishEvent event{name, &payload, &type_key<T>};
+                if (!h->before_publish(event)) {
+                    return 0;
+                }
+                const std::size_t receivers =
+                    deliver<T>(record, name, channel, payload, movable, target, pattern);
+                h->after_publish(event, receivers);
+                return receivers;
+            }
+        }
+        return deliver<T>(record, name, channel, payload, movable, target, pattern);
+    }
+
+    template <class T>
+    std::size_t deliver(ThreadRecord* record, std::string_view name, Channel* channel,
+                        const T& payload, T* movable, LocalTarget target, const Pattern* pattern) {
         Delivery d;
         d.channel = name;
         d.payload = &payload;
@@ -757,7 +844,7 @@ private:
             }
         } release_node{d};
         const bool pinned = channel != nullptr;
-        if (!pinned) {
+        if (!pinned && target != LocalTarget::pattern) {
             channel = table_.find(name, hash_channel(name));
         }
         std::size_t receivers = 0;
@@ -765,7 +852,10 @@ private:
             // A pinned channel (a Publisher's) keeps the type checked when it was pinned.
             receivers += dispatch_list<false>(record, channel->list, d, pinned ? nullptr : channel);
         }
-        if (pattern_count_.load(std::memory_order_relaxed) != 0) {
+        if (target == LocalTarget::pattern) [[unlikely]] {
+            receivers += dispatch_one_pattern(record, *pattern, d);
+        } else if (target == LocalTarget::all &&
+                   pattern_count_.load(std::memory_order_relaxed) != 0) {
             receivers += dispatch_patterns(record, name, d);
         }
         if (d.first_error) [[unlikely]] {
@@ -815,6 +905,23 @@ private:
             receivers += dispatch_list<true>(record, entry->list, d, nullptr);
         }
         return receivers;
+    }
+
+    /// Delivers to the subscribers of `pattern` only (whether or not it matches the channel:
+    /// the caller, an extension, has matched it already).
+    std::size_t dispatch_one_pattern(ThreadRecord* record, const Pattern& pattern, Delivery& d) {
+        PatternEntry* entry = nullptr;
+        {
+            std::shared_lock lock(patterns_mutex_);
+            entry = patterns_.find(pattern);
+        }
+        if (entry == nullptr) {
+            return 0;
+        }
+        // Readable after the lock: entries are retired through the same reclamation as lists.
+        d.kind = MessageKind::pmessage;
+        d.pattern = entry->pattern.text();
+        return dispatch_list<true>(record, entry->list, d, nullptr);
     }
 
     static void prefetch(const void* address) noexcept {
@@ -1020,6 +1127,7 @@ private:
             // Set before the list makes the core visible: other threads (its consumer, a
             // failing handler) read it once they can reach the core.
             core->broker = link_locked();
+            const bool first = channel->list.load(std::memory_order_relaxed) == nullptr;
             try {
                 add_to_list_locked(channel->list, core);
             } catch (...) {
@@ -1028,6 +1136,11 @@ private:
                 throw;
             }
             ++subscriptions_;
+            if (first) {
+                if (BrokerHooks* h = hooks_.load(std::memory_order_relaxed)) {
+                    h->channel_interest(channel->name, channel->bound_type(), Interest::appeared);
+                }
+            }
         }
         collect();
         return handle;
@@ -1056,6 +1169,9 @@ private:
             entry->position = pattern_entries_.size();
             pattern_entries_.push_back(entry);
             pattern_count_.store(pattern_entries_.size(), std::memory_order_relaxed);
+            if (BrokerHooks* h = hooks_.load(std::memory_order_relaxed)) {
+                h->pattern_interest(entry->pattern, Interest::appeared);
+            }
         }
         bind_executor_locked(queued_core);
         core->owner = entry;
@@ -1134,7 +1250,13 @@ private:
             remove_pattern_if_unused_locked(
                 static_cast<PatternEntry*>(const_cast<void*>(core.owner)));
         } else {
-            remove_if_unused_locked(static_cast<Channel*>(const_cast<void*>(core.owner)));
+            auto* channel = static_cast<Channel*>(const_cast<void*>(core.owner));
+            if (fresh == nullptr) {
+                if (BrokerHooks* h = hooks_.load(std::memory_order_relaxed)) {
+                    h->channel_interest(channel->name, channel->bound_type(), Interest::gone);
+                }
+            }
+            remove_if_unused_locked(channel);
         }
     }
 
@@ -1223,6 +1345,9 @@ private:
         {
             std::unique_lock patterns_lock(patterns_mutex_);
             taken = patterns_.extract(entry->pattern); // `entry` lives on inside `taken`
+        }
+        if (BrokerHooks* h = hooks_.load(std::memory_order_relaxed)) {
+            h->pattern_interest(entry->pattern, Interest::gone);
         }
         PatternEntry* last = pattern_entries_.back();
         pattern_entries_[entry->position] = last;
@@ -1335,6 +1460,7 @@ private:
     std::vector<Channel*> orphaned_channels_;
     std::atomic<std::size_t> pattern_count_{0};
     std::atomic<bool> closed_{false};
+    std::atomic<BrokerHooks*> hooks_{nullptr}; // at most one extension (install_hooks)
     std::size_t subscriptions_ = 0;
     static constexpr std::size_t idle_limit = 64;
     std::vector<Channel*> idle_; // unused channels kept for reuse (see remove_if_unused_locked)
@@ -1684,7 +1810,20 @@ public:
     const BrokerOptions& options() const noexcept { return impl_->options(); }
 
 private:
+    friend struct detail::BrokerAccess;
     std::shared_ptr<Impl> impl_;
 };
+
+namespace detail {
+
+/// How herald's optional parts (the Redis bridge) reach a broker's implementation.
+struct BrokerAccess {
+    template <class P, class Pol>
+    static auto& impl(Broker<P, Pol>& broker) noexcept {
+        return *broker.impl_;
+    }
+};
+
+} // namespace detail
 
 HERALD_NAMESPACE_END
