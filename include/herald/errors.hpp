@@ -65,6 +65,8 @@ enum class ExceptionPolicy : std::uint8_t {
 enum class ErrorKind : std::uint8_t {
     handler_exception, ///< a handler threw
     queue_disconnect,  ///< a queued subscription was cancelled by its `disconnect` overflow policy
+    decode_failure,    ///< a message received from outside (the Redis bridge) could not be
+                       ///< decoded; `subscription_id` is 0
 };
 
 /// What the error hook receives.
