@@ -202,9 +202,11 @@ TEST_CASE("redis: no double delivery for a channel plus an overlapping pattern, 
     std::atomic<int> exact{0};
     std::atomic<int> pattern{0};
     auto s1 = broker.subscribe("news:sports", [&](const std::string&) { ++exact; });
+    std::atomic<bool> envelope_ok{true};
     auto s2 = broker.psubscribe("news:*", [&](const herald::Message<std::string>& m) {
-        CHECK(m.kind == herald::MessageKind::pmessage);
-        CHECK(m.pattern == "news:*");
+        if (m.kind != herald::MessageKind::pmessage || m.pattern != "news:*") {
+            envelope_ok = false;
+        }
         ++pattern;
     });
     REQUIRE(bridge.flush(10s));
@@ -215,6 +217,7 @@ TEST_CASE("redis: no double delivery for a channel plus an overlapping pattern, 
     std::this_thread::sleep_for(100ms); // a second copy would have arrived by now
     CHECK(exact == 1);
     CHECK(pattern == 2);
+    CHECK(envelope_ok);
 }
 
 TEST_CASE("redis: two prefixes on one server stay apart, and a prefix is escaped in globs") {
@@ -291,15 +294,16 @@ TEST_CASE("redis: a typed topic crosses as JSON, and a decode failure is reporte
     std::atomic<int> reported{0};
     std::atomic<int> dead{0};
     b.on_error([&](const herald::ErrorInfo& e) {
-        if (e.kind == herald::ErrorKind::decode_failure) {
-            CHECK(e.channel == "driver-status-changed");
+        if (e.kind == herald::ErrorKind::decode_failure && e.channel == "driver-status-changed" &&
+            e.exception != nullptr) {
             ++reported;
         }
     });
     auto d =
         b.subscribe(herald::Topic<herald::DeadLetter>{"dead"}, [&](const herald::DeadLetter& l) {
-            CHECK(std::any_cast<std::string>(l.payload) == "{not json");
-            ++dead;
+            if (std::any_cast<std::string>(l.payload) == "{not json") {
+                ++dead;
+            }
         });
     auto s = b.subscribe(driver_status_changed, [&](const DriverStatus& st) {
         got.add(st.driver_id + (st.available ? ":yes" : ":no"));

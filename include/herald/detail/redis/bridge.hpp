@@ -558,6 +558,7 @@ private:
             now = Clock::now();
             const bool paused = paused_.load(std::memory_order_relaxed);
             if (pub_beat.outstanding && now - pub_beat.since > options_.heartbeat_timeout) {
+                mark_down();
                 heartbeat_timeouts_.fetch_add(1, std::memory_order_relaxed);
                 error = "heartbeat timeout: the server did not answer PING within " +
                         std::to_string(options_.heartbeat_timeout.count()) + " ms";
@@ -565,6 +566,7 @@ private:
             }
             if (!paused && sub_beat.outstanding &&
                 now - sub_beat.since > options_.heartbeat_timeout) {
+                mark_down();
                 heartbeat_timeouts_.fetch_add(1, std::memory_order_relaxed);
                 error = "heartbeat timeout: the server did not answer PING within " +
                         std::to_string(options_.heartbeat_timeout.count()) +
@@ -617,6 +619,7 @@ private:
             }
             if ((fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
                 if (!pub_.fill(error)) {
+                    mark_down();
                     if (error.find("closed") != std::string::npos) {
                         server_disconnects_.fetch_add(1, std::memory_order_relaxed);
                     }
@@ -628,6 +631,7 @@ private:
             }
             if (!paused && (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
                 if (!sub_.fill(error)) {
+                    mark_down();
                     if (error.find("closed") != std::string::npos ||
                         error.find("reset") != std::string::npos) {
                         if (paused_here) {
@@ -664,6 +668,12 @@ private:
                 set_state(herald::redis::LinkState::connected, "connected");
             }
         }
+    }
+
+    /// The link is failing: stop reporting it as connected before the failure is counted, so
+    /// that whoever sees the count also sees the state (flush() cannot succeed in between).
+    void mark_down() noexcept {
+        state_.store(herald::redis::LinkState::backing_off, std::memory_order_release);
     }
 
     struct Heartbeat {
