@@ -16,7 +16,7 @@ namespace redis {
 /// Encodes a `T` as compact JSON text and decodes it back; decoding throws nlohmann's
 /// exception for text that is not JSON or does not fit `T` (the bridge reports it as a
 /// `decode_error`).
-/// **Thread-safety:** stateless; any thread.
+/// **Thread-safety:** stateless; any thread. **Lifetime:** a value; the bridge keeps a copy.
 template <class T>
 struct JsonCodec {
     std::string encode(const T& value) const { return nlohmann::json(value).dump(); }

@@ -32,7 +32,7 @@ concept Codec = std::copy_constructible<C> &&
 };
 
 /// The identity codec for `std::string` payloads: the payload's bytes are the message, exactly.
-/// **Thread-safety:** stateless; any thread.
+/// **Thread-safety:** stateless; any thread. **Lifetime:** a value; the bridge keeps a copy.
 struct IdentityCodec {
     std::string encode(const std::string& value) const { return value; }
     std::string decode(std::string_view bytes) const { return std::string(bytes); }
@@ -40,7 +40,7 @@ struct IdentityCodec {
 
 /// The identity codec for a container of single bytes (e.g. `std::vector<std::byte>` or
 /// `std::vector<unsigned char>`).
-/// **Thread-safety:** stateless; any thread.
+/// **Thread-safety:** stateless; any thread. **Lifetime:** a value; the bridge keeps a copy.
 template <class Bytes>
 requires(sizeof(typename Bytes::value_type) == 1 &&
          std::is_trivially_copyable_v<typename Bytes::value_type>) struct BytesCodec {

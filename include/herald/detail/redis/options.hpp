@@ -112,6 +112,8 @@ public:
 class Distribution {
 public:
     /// A string channel (payload `std::string`, identity codec).
+    /// **Thread-safety:** not synchronised: build it on one thread. **Lifetime:** the bridge
+    /// copies it; codecs are copied too.
     Distribution& channel(std::string name) {
         channels_.push_back(std::move(name));
         codecs_.add<std::string>(IdentityCodec{});
@@ -119,6 +121,8 @@ public:
     }
 
     /// A typed topic with `codec` (the identity codec by default for string topics).
+    /// **Thread-safety:** not synchronised: build it on one thread. **Lifetime:** the bridge
+    /// copies it; codecs are copied too.
     template <class T, class C = typename DefaultCodec<T>::type>
     requires Codec<C, T> Distribution& topic(const Topic<T>& topic, C codec = C{}) {
         channels_.emplace_back(topic.name());
@@ -128,6 +132,8 @@ public:
 
     /// A pattern whose subscriptions take `std::string` payloads: every channel it matches is
     /// distributed too.
+    /// **Thread-safety:** not synchronised: build it on one thread. **Lifetime:** the bridge
+    /// copies it; codecs are copied too.
     Distribution& pattern(Pattern pattern) {
         codecs_.add<std::string>(IdentityCodec{});
         patterns_.emplace_back(std::move(pattern), &detail::type_key<std::string>);
@@ -136,6 +142,8 @@ public:
 
     /// A pattern whose subscriptions take `T` payloads, decoded with `codec`
     /// (`distribution.pattern<Event>(herald::nats_pattern("events.>"), JsonCodec<Event>{})`).
+    /// **Thread-safety:** not synchronised: build it on one thread. **Lifetime:** the bridge
+    /// copies it; codecs are copied too.
     template <class T, class C = typename DefaultCodec<T>::type>
     requires Codec<C, T> Distribution& pattern(Pattern pattern, C codec = C{}) {
         codecs_.add<T>(std::move(codec));
@@ -145,6 +153,8 @@ public:
 
     /// A codec for payload type `T` without listing a channel (for channels distributed by a
     /// pattern and published with `T`).
+    /// **Thread-safety:** not synchronised: build it on one thread. **Lifetime:** the bridge
+    /// copies it; codecs are copied too.
     template <class T, class C>
     requires Codec<C, T> Distribution& codec(C codec) {
         codecs_.add<T>(std::move(codec));
