@@ -80,12 +80,21 @@ struct PatternSelector {
     bool refilter;           // a token pattern: the upstream glob may match more
 };
 
-/// A message read from the subscriber connection.
+/// A message read from the subscriber connection: the parsed reply itself, so its bytes are
+/// not copied again before the one decode.
 struct InboundMessage {
     bool pmessage = false;
-    std::string pattern; // upstream glob, for pmessage
-    std::string channel; // upstream channel (prefix included)
-    std::string payload;
+    Reply reply; // ["message", channel, payload] or ["pmessage", pattern, channel, payload]
+
+    std::string_view pattern() const noexcept {
+        return pmessage ? reply_text(reply->element[1]) : std::string_view();
+    }
+    std::string_view channel() const noexcept {
+        return reply_text(reply->element[pmessage ? 2 : 1]);
+    }
+    std::string_view payload() const noexcept {
+        return reply_text(reply->element[pmessage ? 3 : 2]);
+    }
 };
 
 /// Bounded queue from the I/O thread to the delivery thread.
@@ -96,44 +105,66 @@ public:
     /// Returns the size after the push.
     std::size_t push(InboundMessage message) {
         std::size_t size = 0;
+        bool wake = false;
         {
             std::lock_guard lock(mutex_);
             messages_.push_back(std::move(message));
-            size = messages_.size();
+            size = messages_.size() + taken_;
             size_.store(size, std::memory_order_relaxed);
             if (size > high_water_.load(std::memory_order_relaxed)) {
                 high_water_.store(size, std::memory_order_relaxed);
             }
+            wake = waiting_;
         }
-        ready_.notify_one();
+        if (wake) { // a consumer busy with a batch needs no futex call per message
+            ready_.notify_one();
+        }
         return size;
     }
 
-    /// Waits for a message; false once stopped.
-    bool pop(InboundMessage& out) {
+    /// Waits for messages and takes all of them (the consumer's previous batch, now handled,
+    /// leaves the count); false once stopped.
+    bool pop_all(std::deque<InboundMessage>& out) {
+        out.clear();
         std::unique_lock lock(mutex_);
+        waiting_ = true;
         ready_.wait(lock, [&] { return stopped_ || !messages_.empty(); });
+        waiting_ = false;
         if (stopped_) {
             return false;
         }
-        out = std::move(messages_.front());
-        messages_.pop_front();
-        size_.store(messages_.size(), std::memory_order_relaxed);
+        out.swap(messages_);
+        taken_ = out.size();
+        size_.store(taken_, std::memory_order_relaxed);
         return true;
     }
 
-    /// Stops the consumer; returns how many messages were still queued (discarded).
-    std::size_t stop() {
-        std::size_t discarded = 0;
+    /// One message of the batch taken by pop_all has been handled.
+    void handled() noexcept {
+        std::lock_guard lock(mutex_);
+        if (taken_ > 0) {
+            --taken_;
+        }
+        size_.store(messages_.size() + taken_, std::memory_order_relaxed);
+    }
+
+    /// Stops the consumer (it returns from pop_all, or leaves its batch at the next message).
+    void stop() {
         {
             std::lock_guard lock(mutex_);
             stopped_ = true;
-            discarded = messages_.size();
-            messages_.clear();
-            size_.store(0, std::memory_order_relaxed);
         }
         ready_.notify_all();
-        return discarded;
+    }
+
+    /// After the consumer has ended: how many messages were never handled (discarded).
+    std::size_t discard_remaining() {
+        std::lock_guard lock(mutex_);
+        const std::size_t n = messages_.size() + taken_;
+        messages_.clear();
+        taken_ = 0;
+        size_.store(0, std::memory_order_relaxed);
+        return n;
     }
 
     bool full() const noexcept { return size() >= capacity_; }
@@ -146,6 +177,8 @@ private:
     std::condition_variable ready_;
     std::deque<InboundMessage> messages_;
     const std::size_t capacity_;
+    std::size_t taken_ = 0; // taken by the consumer's current batch, not yet handled
+    bool waiting_ = false;
     bool stopped_ = false;
     std::atomic<std::size_t> size_{0};
     std::atomic<std::size_t> high_water_{0};
@@ -231,11 +264,12 @@ public:
         if (io_thread_.joinable()) {
             io_thread_.join();
         }
-        // What was received but not yet handed to local subscribers is discarded (counted).
-        dropped_shutdown_.fetch_add(inbound_.stop(), std::memory_order_relaxed);
+        inbound_.stop();
         if (delivery_thread_.joinable()) {
             delivery_thread_.join();
         }
+        // What was received but not yet handed to local subscribers is discarded (counted).
+        dropped_shutdown_.fetch_add(inbound_.discard_remaining(), std::memory_order_relaxed);
         for (auto& entry : outbox_.take_all()) {
             dropped_shutdown_.fetch_add(1, std::memory_order_relaxed);
             fail_completion(entry.completion, herald::redis::DropCause::shutdown,
@@ -270,7 +304,9 @@ public:
                     return;
                 }
                 wanted_channels_.emplace(std::string(channel), codec);
-            } else if (wanted_channels_.erase(std::string(channel)) == 0) {
+            } else if (auto it = wanted_channels_.find(channel); it != wanted_channels_.end()) {
+                wanted_channels_.erase(it);
+            } else {
                 return;
             }
             generation_.fetch_add(1, std::memory_order_release);
@@ -385,10 +421,7 @@ private:
             throw herald::redis::codec_error(channel, type.name);
         }
         const std::string bytes = codec->encode(payload);
-        std::string upstream;
-        upstream.reserve(options_.prefix.size() + channel.size());
-        upstream.append(options_.prefix).append(channel);
-        OutboxEntry entry{format_command({"PUBLISH", upstream, bytes}),
+        OutboxEntry entry{format_publish(options_.prefix, channel, bytes),
                           generation_.load(std::memory_order_acquire), std::move(completion)};
         outbox_.push(std::move(entry));
         if (idle_.exchange(false, std::memory_order_seq_cst)) {
@@ -751,15 +784,10 @@ private:
             const std::string_view kind = reply_text(r->element[0]);
             if (kind == "message" && r->elements == 3) {
                 received_.fetch_add(1, std::memory_order_relaxed);
-                push_inbound(InboundMessage{false,
-                                            {},
-                                            std::string(reply_text(r->element[1])),
-                                            std::string(reply_text(r->element[2]))});
+                push_inbound(InboundMessage{false, std::move(reply)});
             } else if (kind == "pmessage" && r->elements == 4) {
                 received_.fetch_add(1, std::memory_order_relaxed);
-                push_inbound(InboundMessage{true, std::string(reply_text(r->element[1])),
-                                            std::string(reply_text(r->element[2])),
-                                            std::string(reply_text(r->element[3]))});
+                push_inbound(InboundMessage{true, std::move(reply)});
             } else if (kind == "subscribe" || kind == "unsubscribe" || kind == "psubscribe" ||
                        kind == "punsubscribe") {
                 if (sub_acks_pending_ > 0 && --sub_acks_pending_ == 0) {
@@ -871,34 +899,46 @@ private:
     // ---- delivery thread ---------------------------------------------------------------------
 
     void deliver_loop() {
-        InboundMessage m;
-        std::vector<const PatternSelector*> targets;
-        while (inbound_.pop(m)) {
-            if (paused_.load(std::memory_order_relaxed) &&
-                inbound_.size() <= inbound_.capacity() / 2) {
-                waker_.wake();
+        std::deque<InboundMessage> taken;
+        while (inbound_.pop_all(taken)) {
+            for (InboundMessage& m : taken) {
+                if (stopping()) {
+                    return; // the rest is discarded; stop() counts what remains
+                }
+                deliver_one(m);
+                inbound_.handled();
+                if (paused_.load(std::memory_order_relaxed) &&
+                    inbound_.size() <= inbound_.capacity() / 2) {
+                    waker_.wake();
+                }
             }
-            const std::string_view upstream(m.channel);
+        }
+    }
+
+    /// Routes one received message to the local subscribers it was received for.
+    void deliver_one(const InboundMessage& m) {
+        std::vector<const PatternSelector*>& targets = targets_;
+        {
+            const std::string_view upstream = m.channel();
             if (upstream.substr(0, options_.prefix.size()) != options_.prefix) {
                 dropped_unrouted_.fetch_add(1, std::memory_order_relaxed);
-                continue;
+                return;
             }
             const std::string_view local = upstream.substr(options_.prefix.size());
             if (!m.pmessage) {
                 const CodecEntry* codec = nullptr;
                 {
                     std::lock_guard lock(interest_mutex_);
-                    if (auto it = wanted_channels_.find(std::string(local));
-                        it != wanted_channels_.end()) {
+                    if (auto it = wanted_channels_.find(local); it != wanted_channels_.end()) {
                         codec = it->second;
                     }
                 }
                 if (codec == nullptr) {
                     dropped_unrouted_.fetch_add(1, std::memory_order_relaxed);
-                    continue;
+                    return;
                 }
-                deliver(*codec, local, nullptr, m.payload);
-                continue;
+                deliver(*codec, local, nullptr, m.payload());
+                return;
             }
             targets.clear();
             bool wanted = false;
@@ -906,7 +946,7 @@ private:
                 std::lock_guard lock(interest_mutex_);
                 for (std::size_t i = 0; i < selectors_.size(); ++i) {
                     const PatternSelector& s = selectors_[i];
-                    if (wanted_selectors_[i] && s.upstream == m.pattern) {
+                    if (wanted_selectors_[i] && s.upstream == m.pattern()) {
                         wanted = true;
                         if (!s.refilter || s.pattern.matches(local)) {
                             targets.push_back(&s);
@@ -916,11 +956,11 @@ private:
             }
             if (!wanted) {
                 dropped_unrouted_.fetch_add(1, std::memory_order_relaxed);
-                continue;
+                return;
             }
             for (const PatternSelector* s : targets) { // none: the glob matched more
                 if (s->codec != nullptr) {
-                    deliver(*s->codec, local, &s->pattern, m.payload);
+                    deliver(*s->codec, local, &s->pattern, m.payload());
                 }
             }
         }
@@ -967,7 +1007,8 @@ private:
 
     // local interest (hooks write, I/O and delivery threads read)
     mutable std::mutex interest_mutex_;
-    std::unordered_map<std::string, const CodecEntry*> wanted_channels_;
+    std::unordered_map<std::string, const CodecEntry*, StringHash, std::equal_to<>>
+        wanted_channels_;
     std::vector<bool> wanted_selectors_;
     std::atomic<std::uint64_t> generation_{0};
 
@@ -1005,6 +1046,7 @@ private:
     std::atomic<std::uint64_t> unroutable_{0}, heartbeat_timeouts_{0};
     std::atomic<std::uint64_t> server_disconnects_{0}, slow_consumer_disconnects_{0};
 
+    std::vector<const PatternSelector*> targets_; // delivery thread only
     std::thread delivery_thread_;
     std::thread io_thread_;
 };
