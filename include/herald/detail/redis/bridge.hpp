@@ -97,7 +97,8 @@ struct InboundMessage {
     }
 };
 
-/// Bounded queue from the I/O thread to the delivery thread.
+/// Bounded queue from the I/O thread to the delivery thread. Its size counts the messages
+/// queued and those of the consumer's current batch not yet handled.
 class Inbound {
 public:
     explicit Inbound(std::size_t capacity) : capacity_(capacity) {}
@@ -109,8 +110,8 @@ public:
         {
             std::lock_guard lock(mutex_);
             messages_.push_back(std::move(message));
-            size = messages_.size() + taken_;
-            size_.store(size, std::memory_order_relaxed);
+            queued_.store(messages_.size(), std::memory_order_relaxed);
+            size = messages_.size() + taken_.load(std::memory_order_relaxed);
             if (size > high_water_.load(std::memory_order_relaxed)) {
                 high_water_.store(size, std::memory_order_relaxed);
             }
@@ -122,8 +123,7 @@ public:
         return size;
     }
 
-    /// Waits for messages and takes all of them (the consumer's previous batch, now handled,
-    /// leaves the count); false once stopped.
+    /// Waits for messages and takes all of them; false once stopped.
     bool pop_all(std::deque<InboundMessage>& out) {
         out.clear();
         std::unique_lock lock(mutex_);
@@ -134,19 +134,13 @@ public:
             return false;
         }
         out.swap(messages_);
-        taken_ = out.size();
-        size_.store(taken_, std::memory_order_relaxed);
+        taken_.store(out.size(), std::memory_order_relaxed);
+        queued_.store(0, std::memory_order_relaxed);
         return true;
     }
 
-    /// One message of the batch taken by pop_all has been handled.
-    void handled() noexcept {
-        std::lock_guard lock(mutex_);
-        if (taken_ > 0) {
-            --taken_;
-        }
-        size_.store(messages_.size() + taken_, std::memory_order_relaxed);
-    }
+    /// One message of the batch taken by pop_all has been handled (consumer thread only).
+    void handled() noexcept { taken_.fetch_sub(1, std::memory_order_relaxed); }
 
     /// Stops the consumer (it returns from pop_all, or leaves its batch at the next message).
     void stop() {
@@ -160,16 +154,18 @@ public:
     /// After the consumer has ended: how many messages were never handled (discarded).
     std::size_t discard_remaining() {
         std::lock_guard lock(mutex_);
-        const std::size_t n = messages_.size() + taken_;
+        const std::size_t n = messages_.size() + taken_.load(std::memory_order_relaxed);
         messages_.clear();
-        taken_ = 0;
-        size_.store(0, std::memory_order_relaxed);
+        taken_.store(0, std::memory_order_relaxed);
+        queued_.store(0, std::memory_order_relaxed);
         return n;
     }
 
     bool full() const noexcept { return size() >= capacity_; }
     std::size_t capacity() const noexcept { return capacity_; }
-    std::size_t size() const noexcept { return size_.load(std::memory_order_relaxed); }
+    std::size_t size() const noexcept {
+        return queued_.load(std::memory_order_relaxed) + taken_.load(std::memory_order_relaxed);
+    }
     std::size_t high_water() const noexcept { return high_water_.load(std::memory_order_relaxed); }
 
 private:
@@ -177,10 +173,10 @@ private:
     std::condition_variable ready_;
     std::deque<InboundMessage> messages_;
     const std::size_t capacity_;
-    std::size_t taken_ = 0; // taken by the consumer's current batch, not yet handled
     bool waiting_ = false;
     bool stopped_ = false;
-    std::atomic<std::size_t> size_{0};
+    std::atomic<std::size_t> queued_{0};
+    std::atomic<std::size_t> taken_{0}; // the current batch's messages not yet handled
     std::atomic<std::size_t> high_water_{0};
 };
 
@@ -359,6 +355,7 @@ public:
 
     bool flush(std::chrono::milliseconds timeout) const {
         const auto deadline = Clock::now() + timeout;
+        auto pause = std::chrono::microseconds(10); // short at first: flushes are often quick
         for (;;) {
             if (settled()) {
                 return true;
@@ -366,7 +363,8 @@ public:
             if (Clock::now() >= deadline || stopping_.load(std::memory_order_relaxed)) {
                 return false;
             }
-            std::this_thread::sleep_for(1ms);
+            std::this_thread::sleep_for(pause);
+            pause = std::min<std::chrono::microseconds>(pause * 2, 1ms);
         }
     }
 
@@ -420,7 +418,13 @@ private:
             codec_errors_.fetch_add(1, std::memory_order_relaxed);
             throw herald::redis::codec_error(channel, type.name);
         }
-        const std::string bytes = codec->encode(payload);
+        std::string encoded;
+        if (!codec->identity) {
+            encoded = codec->encode(payload);
+        }
+        const std::string_view bytes =
+            codec->identity ? std::string_view(*static_cast<const std::string*>(payload))
+                            : std::string_view(encoded);
         OutboxEntry entry{format_publish(options_.prefix, channel, bytes),
                           generation_.load(std::memory_order_acquire), std::move(completion)};
         outbox_.push(std::move(entry));

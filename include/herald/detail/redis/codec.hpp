@@ -92,6 +92,8 @@ using LocalBroker = BrokerImpl<thread_safe>;
 /// once and hand the value to the local subscribers of a channel or a pattern.
 struct CodecEntry {
     const TypeKey* type = nullptr;
+    /// The identity codec on std::string: the payload's bytes go out without an encode copy.
+    bool identity = false;
     std::function<std::string(const void* payload)> encode;
     /// Decodes `bytes` (throws what the codec throws) and delivers it with `publish_local`.
     std::function<std::size_t(LocalBroker& broker, std::string_view channel, const Pattern* pattern,
@@ -115,6 +117,8 @@ template <class T, class C>
 CodecEntry make_codec_entry(C codec) {
     CodecEntry entry;
     entry.type = &type_key<T>;
+    entry.identity =
+        std::is_same_v<C, herald::redis::IdentityCodec> && std::is_same_v<T, std::string>;
     entry.encode = [codec](const void* payload) {
         return std::string(codec.encode(*static_cast<const T*>(payload)));
     };
