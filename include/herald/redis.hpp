@@ -38,8 +38,9 @@ namespace redis {
 /// `PUBLISH` count is available through `publish_async`). Received messages are decoded once
 /// and handed to local subscribers on the bridge's delivery thread (inline handlers run there).
 ///
-/// **Thread-safety:** every member function may be called from any thread; `stop` and the
-/// destructor not from a handler of the bridged broker (they join the delivery thread).
+/// **Thread-safety:** every member function may be called from any thread; the destructor
+/// not from a handler of the bridged broker nor from the state callback (it joins the bridge's
+/// threads; see `stop` for what those may call).
 /// **Lifetime:** the bridge keeps the broker's implementation alive; destroying the `Broker`
 /// first shuts it down (the bridge then delivers to nobody). Destroying the bridge removes its
 /// hooks (publishes on distributed channels are local again from then on) and stops promptly
@@ -109,7 +110,10 @@ public:
     /// (connecting, connected, backing off), after a handler running on the delivery thread
     /// has returned. Messages still in the outbox, received but undelivered, or written but
     /// unacknowledged are dropped and counted in `Stats::dropped_shutdown`. Idempotent.
-    /// **Thread-safety:** any thread except a handler of the bridged broker.
+    /// **Thread-safety:** any thread. From a handler running on the bridge's delivery thread or
+    /// from the state callback it only stops the bridge's work and returns (a thread cannot
+    /// join itself); the hooks are removed and the threads joined by the destructor, which must
+    /// then run on another thread.
     /// **Lifetime:** afterwards, the broker's distributed channels are local again.
     void stop() noexcept { core_->stop(); }
 

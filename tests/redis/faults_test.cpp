@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -310,4 +311,49 @@ TEST_CASE("redis: stop returns in every link state") {
         CHECK(bridge.stats().state == herald::redis::LinkState::stopped);
     }
     CHECK(thread_count() == threads_before + 0);
+}
+
+TEST_CASE("redis: stop from a handler or from the state callback returns; the destructor joins") {
+    redis_test::Server server;
+    const std::size_t threads_before = thread_count();
+    {
+        herald::Broker broker;
+        std::unique_ptr<herald::redis::Bridge> bridge;
+        std::atomic<bool> stopped_inside{false};
+        bridge = std::make_unique<herald::redis::Bridge>(
+            broker, fault_options(server.port()), herald::redis::Distribution{}.channel("x"));
+        auto sub = broker.subscribe("x", [&](const std::string&) {
+            bridge->stop();
+            stopped_inside = true;
+        });
+        REQUIRE(bridge->flush(10s));
+        broker.publish("x", "stop now");
+        REQUIRE(eventually([&] { return stopped_inside.load(); }));
+        REQUIRE(
+            eventually([&] { return bridge->stats().state == herald::redis::LinkState::stopped; }));
+        bridge.reset();
+    }
+    {
+        herald::Broker broker;
+        std::atomic<herald::redis::Bridge*> self{nullptr};
+        std::atomic<int> callbacks{0};
+        auto options = fault_options(server.port());
+        options.on_state = [&](const herald::redis::StateChange& c) {
+            ++callbacks;
+            if (herald::redis::Bridge* b = self.load();
+                c.state == herald::redis::LinkState::connected && b != nullptr) {
+                b->stop();
+            }
+        };
+        herald::redis::Bridge bridge(broker, options, herald::redis::Distribution{}.channel("y"));
+        self = &bridge;
+        REQUIRE(eventually([&] {
+            return bridge.stats().state == herald::redis::LinkState::stopped ||
+                   bridge.stats().state == herald::redis::LinkState::connected;
+        }));
+        bridge.stop();
+        CHECK(bridge.stats().state == herald::redis::LinkState::stopped);
+        CHECK(callbacks >= 1);
+    }
+    CHECK(thread_count() == threads_before);
 }

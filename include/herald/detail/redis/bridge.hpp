@@ -250,6 +250,15 @@ public:
     }
 
     void stop() noexcept {
+        const auto self = std::this_thread::get_id();
+        if (self == io_thread_.get_id() || self == delivery_thread_.get_id()) {
+            // From a state callback or a handler: a thread cannot join itself. Stop asking for
+            // more work; the destructor, on another thread, does the rest.
+            stopping_.store(true, std::memory_order_seq_cst);
+            waker_.wake();
+            inbound_.stop();
+            return;
+        }
         std::lock_guard stop_lock(stop_mutex_);
         if (hooked_) {
             broker_->remove_hooks(); // no publish or interest change reaches us after this
