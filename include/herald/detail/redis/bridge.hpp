@@ -644,8 +644,7 @@ private:
                 std::chrono::duration_cast<std::chrono::milliseconds>(wake_at - now).count() + 1);
             idle_.store(true, std::memory_order_seq_cst);
             const bool can_write =
-                in_flight_.size() < max_in_flight &&
-                outbox_.ready(confirmed_generation_.load(std::memory_order_relaxed));
+                in_flight_.size() < max_in_flight && outbox_.ready(writable_generation());
             const bool more_work =
                 established &&
                 (can_write || generation_.load(std::memory_order_acquire) != seen_generation_);
@@ -892,8 +891,17 @@ private:
         return replies;
     }
 
+    /// Publishes of local-interest generations up to this one may be written. While reading
+    /// is paused (a slow local consumer) subscription replies cannot be read: publishes are
+    /// then not held back for them, so a slow consumer does not stop this process publishing.
+    std::uint64_t writable_generation() const noexcept {
+        return paused_.load(std::memory_order_relaxed)
+                   ? ~std::uint64_t{0}
+                   : confirmed_generation_.load(std::memory_order_relaxed);
+    }
+
     void write_outbox(std::vector<OutboxEntry>& batch) {
-        const std::uint64_t confirmed = confirmed_generation_.load(std::memory_order_relaxed);
+        const std::uint64_t confirmed = writable_generation();
         while (in_flight_.size() < max_in_flight && pub_.pending_output() < (4u << 20)) {
             batch.clear();
             outbox_.take(confirmed, std::min<std::size_t>(256, max_in_flight - in_flight_.size()),
