@@ -338,3 +338,79 @@ TEST_CASE("redis: a publish of a payload type without codec throws naming the pr
     CHECK_THROWS_AS(herald::redis::Bridge(other, bad, herald::redis::Distribution{}),
                     herald::redis::options_error);
 }
+
+namespace {
+
+herald::redis::Options tagged_options(int port) {
+    auto o = options_for(port);
+    o.wire_format = herald::redis::WireFormat::tagged;
+    return o;
+}
+
+} // namespace
+
+TEST_CASE("redis tagged: local subscribers are served at once, the echo is dropped, others get "
+          "one copy") {
+    redis_test::Server server;
+    herald::Broker a;
+    herald::Broker b;
+    const auto dist = herald::redis::Distribution{}.channel("t").pattern("t*");
+    herald::redis::Bridge bridge_a(a, tagged_options(server.port()), dist);
+    herald::redis::Bridge bridge_b(b, tagged_options(server.port()), dist);
+    std::atomic<int> a_exact{0}, a_pattern{0}, b_exact{0};
+    auto s1 = a.subscribe("t", [&](const std::string& v) { a_exact += v == "x" ? 1 : 100; });
+    auto s2 = a.psubscribe("t*", [&](const std::string& v) { a_pattern += v == "x" ? 1 : 100; });
+    auto s3 = b.subscribe("t", [&](const std::string& v) { b_exact += v == "x" ? 1 : 100; });
+    REQUIRE(bridge_a.flush(10s));
+    REQUIRE(bridge_b.flush(10s));
+    CHECK(a.publish("t", "x") == 2); // delivered locally before publish returns
+    CHECK(a_exact == 1);
+    CHECK(a_pattern == 1);
+    REQUIRE(bridge_a.flush(10s));
+    REQUIRE(eventually([&] { return b_exact == 1 && bridge_a.stats().echoes_dropped == 2; }));
+    std::this_thread::sleep_for(100ms);
+    CHECK(a_exact == 1);
+    CHECK(a_pattern == 1);
+    CHECK(b_exact == 1);
+    CHECK(bridge_b.stats().sequence_gaps == 0);
+}
+
+TEST_CASE("redis tagged: other clients' plain messages still arrive; gaps per origin are "
+          "counted") {
+    redis_test::Server server;
+    herald::Broker broker;
+    herald::redis::Bridge bridge(broker, tagged_options(server.port()),
+                                 herald::redis::Distribution{}.channel("g"));
+    Received got;
+    auto s = broker.subscribe("g", [&](const std::string& v) { got.add(v); });
+    REQUIRE(bridge.flush(10s));
+    redis_test::Client raw(server.port());
+    raw.integer({"PUBLISH", "test:g", "plain"});
+    using herald::detail::redis::tag_header;
+    const std::uint64_t origin = 0x1234567890abcdefULL;
+    for (const std::uint64_t sequence : {1u, 2u, 5u, 6u}) {
+        raw.integer(
+            {"PUBLISH", "test:g", tag_header(origin, sequence) + "m" + std::to_string(sequence)});
+    }
+    REQUIRE(eventually([&] { return got.size() == 5; }));
+    CHECK(got.copy() == std::vector<std::string>{"plain", "m1", "m2", "m5", "m6"});
+    const auto st = bridge.stats();
+    CHECK(st.sequence_gaps == 2);
+    CHECK(st.untagged_received == 1);
+    CHECK(st.echoes_dropped == 0);
+}
+
+TEST_CASE("redis tagged: local delivery does not wait for the server") {
+    redis_test::Server server;
+    herald::Broker broker;
+    herald::redis::Bridge bridge(broker, tagged_options(server.port()),
+                                 herald::redis::Distribution{}.channel("d"));
+    std::atomic<int> got{0};
+    auto s = broker.subscribe("d", [&](const std::string&) { ++got; });
+    REQUIRE(bridge.flush(10s));
+    server.kill();
+    REQUIRE(eventually([&] { return !bridge.stats().connected; }));
+    CHECK(broker.publish("d", "while down") == 1);
+    CHECK(got == 1);
+    CHECK(bridge.stats().outbox_depth == 1); // sent after the reconnect
+}

@@ -17,6 +17,7 @@
 #include <herald/detail/redis/options.hpp>
 #include <herald/detail/redis/outbox.hpp>
 #include <herald/detail/redis/upstream.hpp>
+#include <herald/detail/redis/wire.hpp>
 #include <herald/errors.hpp>
 
 #include <poll.h>
@@ -31,6 +32,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -215,6 +217,10 @@ public:
         : broker_(std::move(broker)), options_((validate(options), std::move(options))),
           codecs_(distribution.codecs_), outbox_(options_.outbox_capacity, options_.overflow),
           inbound_(options_.inbound_capacity), random_(std::random_device{}()) {
+        std::random_device device;
+        while (origin_ == 0) {
+            origin_ = (std::uint64_t{device()} << 32) ^ device();
+        }
         for (const std::string& c : distribution.channels_) {
             exact_.insert(c);
         }
@@ -289,7 +295,9 @@ public:
             return true;
         }
         enqueue(event.channel, *event.type, event.payload, nullptr);
-        return false;
+        // Raw: local subscribers are served through the server. Tagged: served now, and the
+        // echo is recognised and dropped.
+        return tagged();
     }
 
     void channel_interest(std::string_view channel, const TypeKey& type,
@@ -358,7 +366,10 @@ public:
         }
         auto completion = std::make_unique<std::promise<std::size_t>>();
         std::future<std::size_t> future = completion->get_future();
-        enqueue(channel, type, payload, std::move(completion));
+        const CodecEntry* codec = enqueue(channel, type, payload, std::move(completion));
+        if (tagged()) {
+            codec->deliver_local(*broker_, channel, payload);
+        }
         return future;
     }
 
@@ -407,6 +418,9 @@ public:
         s.codec_errors = codec_errors_.load(std::memory_order_relaxed);
         s.unroutable_subscriptions = unroutable_.load(std::memory_order_relaxed);
         s.heartbeat_timeouts = heartbeat_timeouts_.load(std::memory_order_relaxed);
+        s.echoes_dropped = echoes_dropped_.load(std::memory_order_relaxed);
+        s.sequence_gaps = sequence_gaps_.load(std::memory_order_relaxed);
+        s.untagged_received = untagged_received_.load(std::memory_order_relaxed);
         s.server_disconnects = server_disconnects_.load(std::memory_order_relaxed);
         s.slow_consumer_disconnects = slow_consumer_disconnects_.load(std::memory_order_relaxed);
         return s;
@@ -417,8 +431,12 @@ public:
 private:
     // ---- publishing side -------------------------------------------------------------------
 
-    void enqueue(std::string_view channel, const TypeKey& type, const void* payload,
-                 Completion completion) {
+    bool tagged() const noexcept {
+        return options_.wire_format == herald::redis::WireFormat::tagged;
+    }
+
+    const CodecEntry* enqueue(std::string_view channel, const TypeKey& type, const void* payload,
+                              Completion completion) {
         if (stopping_.load(std::memory_order_relaxed)) {
             throw herald::redis::bridge_stopped_error();
         }
@@ -434,12 +452,28 @@ private:
         const std::string_view bytes =
             codec->identity ? std::string_view(*static_cast<const std::string*>(payload))
                             : std::string_view(encoded);
-        OutboxEntry entry{format_publish(options_.prefix, channel, bytes),
-                          generation_.load(std::memory_order_acquire), std::move(completion)};
-        outbox_.push(std::move(entry));
+        if (tagged()) {
+            // The sequence is taken and the message queued under one lock, so the outbox holds
+            // each channel's messages in sequence order (receivers count gaps from it).
+            std::lock_guard lock(sequence_mutex_);
+            auto it = next_sequence_.find(channel);
+            if (it == next_sequence_.end()) {
+                it = next_sequence_.emplace(std::string(channel), 1).first;
+            }
+            const std::string header = tag_header(origin_, it->second);
+            outbox_.push(OutboxEntry{format_publish(options_.prefix, channel, bytes, header),
+                                     generation_.load(std::memory_order_acquire),
+                                     std::move(completion)});
+            ++it->second; // only once queued: a rejected message leaves no gap
+        } else {
+            outbox_.push(OutboxEntry{format_publish(options_.prefix, channel, bytes),
+                                     generation_.load(std::memory_order_acquire),
+                                     std::move(completion)});
+        }
         if (idle_.exchange(false, std::memory_order_seq_cst)) {
             waker_.wake();
         }
+        return codec;
     }
 
     bool settled() const {
@@ -946,6 +980,10 @@ private:
                 return;
             }
             const std::string_view local = upstream.substr(options_.prefix.size());
+            std::string_view payload = m.payload();
+            if (tagged() && !accept_tagged(local, payload)) {
+                return;
+            }
             if (!m.pmessage) {
                 const CodecEntry* codec = nullptr;
                 {
@@ -958,7 +996,7 @@ private:
                     dropped_unrouted_.fetch_add(1, std::memory_order_relaxed);
                     return;
                 }
-                deliver(*codec, local, nullptr, m.payload());
+                deliver(*codec, local, nullptr, payload);
                 return;
             }
             targets.clear();
@@ -981,10 +1019,38 @@ private:
             }
             for (const PatternSelector* s : targets) { // none: the glob matched more
                 if (s->codec != nullptr) {
-                    deliver(*s->codec, local, &s->pattern, m.payload());
+                    deliver(*s->codec, local, &s->pattern, payload);
                 }
             }
         }
+    }
+
+    /// Tagged format: false for this process's own echo (dropped); counts gaps in other
+    /// origins' sequences per channel; `payload` loses its header.
+    bool accept_tagged(std::string_view channel, std::string_view& payload) {
+        const std::optional<Tag> tag = parse_tag(payload);
+        if (!tag) {
+            untagged_received_.fetch_add(1, std::memory_order_relaxed);
+            return true;
+        }
+        if (tag->origin == origin_) {
+            echoes_dropped_.fetch_add(1, std::memory_order_relaxed);
+            return false;
+        }
+        std::string key = tag_header(tag->origin, 0).substr(4, 8);
+        key.append(channel);
+        if (last_sequence_.size() > 65536) {
+            last_sequence_.clear(); // bounded memory; the next message per key is a new start
+        }
+        auto [it, first] = last_sequence_.try_emplace(std::move(key), tag->sequence);
+        if (!first) {
+            if (tag->sequence > it->second + 1) {
+                sequence_gaps_.fetch_add(tag->sequence - it->second - 1, std::memory_order_relaxed);
+            }
+            it->second = std::max(it->second, tag->sequence);
+        }
+        payload = tag->payload;
+        return true;
     }
 
     void deliver(const CodecEntry& codec, std::string_view channel, const Pattern* pattern,
@@ -1068,6 +1134,12 @@ private:
     std::atomic<std::uint64_t> server_disconnects_{0}, slow_consumer_disconnects_{0};
 
     std::vector<const PatternSelector*> targets_; // delivery thread only
+    // tagged wire format
+    std::uint64_t origin_ = 0;
+    std::mutex sequence_mutex_;
+    std::unordered_map<std::string, std::uint64_t, StringHash, std::equal_to<>> next_sequence_;
+    std::unordered_map<std::string, std::uint64_t> last_sequence_; // delivery thread only
+    std::atomic<std::uint64_t> echoes_dropped_{0}, sequence_gaps_{0}, untagged_received_{0};
     std::thread delivery_thread_;
     std::thread io_thread_;
 };

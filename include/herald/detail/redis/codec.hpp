@@ -99,6 +99,9 @@ struct CodecEntry {
     std::function<std::size_t(LocalBroker& broker, std::string_view channel, const Pattern* pattern,
                               std::string_view bytes)>
         decode_deliver;
+    /// Delivers a payload of this type published here to local subscribers (tagged format).
+    std::function<std::size_t(LocalBroker& broker, std::string_view channel, const void* payload)>
+        deliver_local;
 };
 
 /// One decode; what the codec throws becomes a `decode_error` naming channel and type.
@@ -121,6 +124,9 @@ CodecEntry make_codec_entry(C codec) {
         std::is_same_v<C, herald::redis::IdentityCodec> && std::is_same_v<T, std::string>;
     entry.encode = [codec](const void* payload) {
         return std::string(codec.encode(*static_cast<const T*>(payload)));
+    };
+    entry.deliver_local = [](LocalBroker& broker, std::string_view channel, const void* payload) {
+        return broker.template publish_local<T>(channel, *static_cast<const T*>(payload), nullptr);
     };
     entry.decode_deliver = [codec](LocalBroker& broker, std::string_view channel,
                                    const Pattern* pattern, std::string_view bytes) {

@@ -72,16 +72,17 @@ inline std::string format_command(std::initializer_list<std::string_view> args) 
 
 /// `PUBLISH prefix+channel payload` in RESP, built in one allocation: the publish path's
 /// command, byte for byte what format_command makes of the same arguments (tested).
+/// The message is `head` followed by `payload` (a tagged message's header, or nothing).
 inline std::string format_publish(std::string_view prefix, std::string_view channel,
-                                  std::string_view payload) {
+                                  std::string_view payload, std::string_view head = {}) {
     const std::string channel_length = std::to_string(prefix.size() + channel.size());
-    const std::string payload_length = std::to_string(payload.size());
+    const std::string payload_length = std::to_string(head.size() + payload.size());
     std::string out;
     out.reserve(24 + channel_length.size() + prefix.size() + channel.size() +
-                payload_length.size() + payload.size());
+                payload_length.size() + head.size() + payload.size());
     out.append("*3\r\n$7\r\nPUBLISH\r\n$").append(channel_length).append("\r\n");
     out.append(prefix).append(channel).append("\r\n$").append(payload_length).append("\r\n");
-    out.append(payload).append("\r\n");
+    out.append(head).append(payload).append("\r\n");
     return out;
 }
 

@@ -31,6 +31,18 @@ enum class Overflow : std::uint8_t {
     reject,      ///< the publish throws `outbox_full_error` (counted as dropped)
 };
 
+/// How messages look on the server (see docs/redis.md).
+enum class WireFormat : std::uint8_t {
+    /// The payload's bytes exactly: any Redis client interoperates. A process's own
+    /// subscribers of a distributed channel are served through the server (once).
+    raw,
+    /// A 20-byte header (origin id, sequence per origin and channel) before the payload's
+    /// bytes: a process serves its own subscribers at publish time and drops the server's echo,
+    /// and gaps in each other process's sequence are counted. Untagged messages from other
+    /// clients are still delivered as they are.
+    tagged,
+};
+
 /// The state of the bridge's link to the server.
 enum class LinkState : std::uint8_t {
     connecting,  ///< connecting, or connected and waiting for the server's first answers
@@ -88,6 +100,7 @@ struct Options {
     /// `client-output-buffer-limit pubsub`, and disconnects a consumer that stays too slow).
     std::size_t inbound_capacity = 65536;
     Backoff backoff{};
+    WireFormat wire_format = WireFormat::raw;
     std::chrono::milliseconds connect_timeout{1000};
     /// A PING goes out on each connection this long after the last one was answered...
     std::chrono::milliseconds heartbeat_interval{500};
@@ -197,7 +210,11 @@ struct Stats {
     std::uint64_t unroutable_subscriptions = 0; ///< distributed channels subscribed with a
                                                 ///< payload type that has no codec
     std::uint64_t heartbeat_timeouts = 0;
-    std::uint64_t server_disconnects = 0;        ///< the server closed a connection
+    // tagged wire format only
+    std::uint64_t echoes_dropped = 0;     ///< own messages the server sent back, dropped
+    std::uint64_t sequence_gaps = 0;      ///< messages missed from other processes (by sequence)
+    std::uint64_t untagged_received = 0;  ///< messages without the header (other clients)
+    std::uint64_t server_disconnects = 0; ///< the server closed a connection
     std::uint64_t slow_consumer_disconnects = 0; ///< ...after the full inbound queue had paused
                                                  ///< reading (output buffer limit)
 };
