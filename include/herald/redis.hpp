@@ -65,7 +65,10 @@ public:
     Bridge(const Bridge&) = delete;
     Bridge& operator=(const Bridge&) = delete;
 
-    /// Stops (see `stop`).
+    /// Stops (see `stop`) and joins the bridge's threads.
+    /// **Thread-safety:** not from a handler of the bridged broker nor from the state callback.
+    /// **Lifetime:** returns promptly in every link state; what is still queued is dropped and
+    /// counted (`Stats::dropped_shutdown`, readable until the bridge is gone).
     ~Bridge() { core_->stop(); }
 
     /// Publishes `payload` on the distributed string channel `channel`; the future receives the
