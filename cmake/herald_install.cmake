@@ -116,6 +116,8 @@ if(TARGET herald_fmt)
     endif()
 endif()
 
+herald_redis_install_components() # cmake/herald_redis.cmake
+
 # ---- pkg-config ---------------------------------------------------------------------------
 # Relocatable: the prefix is found from the .pc file's own location when the directories are
 # relative to the prefix (the default).

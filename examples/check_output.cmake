@@ -1,6 +1,8 @@
-# Runs PROGRAM and checks that every regular expression in EXPECTED (one per line; empty lines
-# and lines starting with '#' ignored) matches a line of the output, in order.
-execute_process(COMMAND "${PROGRAM}" OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+# Runs PROGRAM (with the arguments in the list ARGS, if any) and checks that every regular
+# expression in EXPECTED (one per line; empty lines and lines starting with '#' ignored) matches
+# a line of the output, in order.
+execute_process(COMMAND "${PROGRAM}" ${ARGS} OUTPUT_VARIABLE out ERROR_VARIABLE err
+    RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
     message(FATAL_ERROR "${PROGRAM} exited with ${rc}\n${out}\n${err}")
 endif()

@@ -2,12 +2,14 @@
 # Builds herald and passes every test on a fresh Debian/Ubuntu machine, installing what is
 # missing: the suite in a debug build (unit, regressions, stress, examples, conformance against
 # real redis-server / nats-server / libmosquitto, package consumers, compile-fail and header
-# checks), again under AddressSanitizer + UndefinedBehaviorSanitizer, the unit and stress
-# tests under ThreadSanitizer, and bounded libFuzzer runs built with clang.
+# checks, the Redis bridge against a redis-server the tests start), again under
+# AddressSanitizer + UndefinedBehaviorSanitizer, the unit, stress and Redis bridge tests under
+# ThreadSanitizer, and bounded libFuzzer runs built with clang.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh cmake g++ make pkg-config catch2 libfmt-dev \
-    redis-server nats-server libmosquitto-dev clang libclang-rt-14-dev ccache
+    redis-server redis-tools nats-server libmosquitto-dev libhiredis-dev nlohmann-json3-dev \
+    clang libclang-rt-14-dev ccache
 if command -v ccache >/dev/null; then
     export CMAKE_CXX_COMPILER_LAUNCHER=ccache
 fi

@@ -95,6 +95,8 @@ constexpr std::string_view to_string(ExceptionPolicy value) noexcept {
 enum class ErrorKind : std::uint8_t {
     handler_exception, ///< a handler threw
     queue_disconnect,  ///< a queued subscription was cancelled by its `disconnect` overflow policy
+    decode_failure,    ///< a message received from outside (the Redis bridge) could not be
+                       ///< decoded; `subscription_id` is 0
 };
 
 /// The enumerator's name, e.g. `"handler_exception"` (`"unknown"` for a value outside the
@@ -106,6 +108,8 @@ constexpr std::string_view to_string(ErrorKind value) noexcept {
         return "handler_exception";
     case ErrorKind::queue_disconnect:
         return "queue_disconnect";
+    case ErrorKind::decode_failure:
+        return "decode_failure";
     }
     return "unknown";
 }

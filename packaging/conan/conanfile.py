@@ -3,6 +3,7 @@
 From a herald checkout:
     conan create packaging/conan --build=missing
     conan create packaging/conan --build=missing -o "herald/*:with_fmt=True"
+    conan create packaging/conan --build=missing -o "herald/*:with_redis=True"
 
 tests/package (herald.package.conan_recipe) runs this recipe's CMake options and package()
 steps without Conan and builds test_package/ against the result.
@@ -31,8 +32,8 @@ class HeraldConan(ConanFile):
     # Settings are declared so the CMake install can run and validate() can check the C++
     # standard; package_id() clears them: one package serves every configuration.
     settings = "os", "arch", "compiler", "build_type"
-    options = {"with_fmt": [True, False]}
-    default_options = {"with_fmt": False}
+    options = {"with_fmt": [True, False], "with_redis": [True, False]}
+    default_options = {"with_fmt": False, "with_redis": False}
     no_copy_source = True
 
     # The CMake options of the package build. tests/package reads them from this dict, so keep
@@ -45,6 +46,7 @@ class HeraldConan(ConanFile):
         # Only share/cmake would differ, and package() removes it: CMakeDeps writes the
         # consumer's files from package_info(), where the fmt component is declared.
         "HERALD_WITH_FMT": "OFF",
+        "HERALD_WITH_REDIS": "OFF",
     }
 
     @property
@@ -69,6 +71,9 @@ class HeraldConan(ConanFile):
     def requirements(self):
         if self.options.with_fmt:
             self.requires("fmt/[>=9]", transitive_headers=True)
+        if self.options.with_redis:
+            self.requires("hiredis/[>=1.0]", transitive_headers=True)
+            self.requires("nlohmann_json/[>=3]", transitive_headers=True)
 
     def package_id(self):
         self.info.clear()
@@ -119,3 +124,20 @@ class HeraldConan(ConanFile):
             fmt.includedirs = []
             fmt.bindirs = []
             fmt.libdirs = []
+
+        if self.options.with_redis:
+            # herald::redis and herald::redis_json: the bridge on hiredis and its JSON codec.
+            redis = self.cpp_info.components["redis"]
+            redis.set_property("cmake_target_name", "herald::redis")
+            redis.set_property("pkg_config_name", "herald-redis")
+            redis.requires = ["core", "hiredis::hiredis"]
+            redis.includedirs = []
+            redis.bindirs = []
+            redis.libdirs = []
+            redis_json = self.cpp_info.components["redis_json"]
+            redis_json.set_property("cmake_target_name", "herald::redis_json")
+            redis_json.set_property("pkg_config_name", "herald-redis-json")
+            redis_json.requires = ["redis", "nlohmann_json::nlohmann_json"]
+            redis_json.includedirs = []
+            redis_json.bindirs = []
+            redis_json.libdirs = []

@@ -97,7 +97,7 @@ function(build_consumer name source)
         ${ARGN})
     run("build ${name}" "${CMAKE_COMMAND}" --build "${build}" --config "${CONFIG}")
     set(found_program FALSE)
-    foreach(program consumer consumer_fmt test_package)
+    foreach(program consumer consumer_fmt consumer_redis test_package)
         foreach(candidate "${build}/${program}" "${build}/${CONFIG}/${program}"
                 "${build}/${program}.exe" "${build}/${CONFIG}/${program}.exe")
             if(EXISTS "${candidate}" AND NOT IS_DIRECTORY "${candidate}")
@@ -200,6 +200,7 @@ endfunction()
 set(install_allowed
     "include/herald/[a-z0-9_]+\\.hpp"
     "include/herald/detail/[a-z0-9_]+\\.hpp"
+        "include/herald/detail/redis/[a-z0-9_]+\\.hpp"
     "share/cmake/herald/heraldConfig\\.cmake"
     "share/cmake/herald/heraldConfigVersion\\.cmake"
     "share/cmake/herald/heraldTargets\\.cmake"
@@ -227,12 +228,20 @@ if(MODE STREQUAL "install")
     if(HERALD_HAS_FMT AND NOT EXISTS "${prefix}/share/cmake/herald/herald-fmt-component.cmake")
         message(FATAL_ERROR "[${MODE}] herald::fmt exists but its component was not installed")
     endif()
+    if(HERALD_HAS_REDIS AND NOT EXISTS "${prefix}/share/cmake/herald/herald-redis-component.cmake")
+        message(FATAL_ERROR "[${MODE}] herald::redis exists but its component was not installed")
+    endif()
 
 elseif(MODE STREQUAL "find_package")
     set(components "")
     if(HERALD_HAS_FMT)
-        set(components fmt)
+        list(APPEND components fmt)
     endif()
+    if(HERALD_HAS_REDIS)
+        list(APPEND components redis redis_json)
+    endif()
+    # Commas: a list would be split into separate arguments on its way to the configure.
+    string(REPLACE ";" "," components "${components}")
     build_consumer(find_package "${consumer_source}"
         "-DCMAKE_PREFIX_PATH=${prefix}"
         "-DHERALD_CONSUMER_VERSION=${HERALD_VERSION_MAJOR_MINOR}"
@@ -278,8 +287,13 @@ elseif(MODE STREQUAL "find_package")
 elseif(MODE STREQUAL "build_tree")
     set(components "")
     if(HERALD_HAS_FMT)
-        set(components fmt)
+        list(APPEND components fmt)
     endif()
+    if(HERALD_HAS_REDIS)
+        list(APPEND components redis redis_json)
+    endif()
+    # Commas: a list would be split into separate arguments on its way to the configure.
+    string(REPLACE ";" "," components "${components}")
     build_consumer(build_tree "${consumer_source}"
         "-Dherald_DIR=${HERALD_BINARY_DIR}"
         "-DHERALD_CONSUMER_VERSION=${HERALD_VERSION_MAJOR_MINOR}"
@@ -341,6 +355,12 @@ elseif(MODE STREQUAL "vcpkg_port")
     else()
         list(APPEND port_options -DHERALD_WITH_FMT=OFF)
     endif()
+    # Likewise the 'redis' feature and HERALD_WITH_REDIS.
+    if(HERALD_HAS_REDIS)
+        list(APPEND port_options -DHERALD_WITH_REDIS=ON)
+    else()
+        list(APPEND port_options -DHERALD_WITH_REDIS=OFF)
+    endif()
     # VCPKG_BUILD_TYPE release: one configuration only.
     configure_and_install_from_source("${WORK}/vcpkg/build" "${packages}" ${port_options}
         -DCMAKE_BUILD_TYPE=Release)
@@ -386,6 +406,7 @@ elseif(MODE STREQUAL "vcpkg_port")
         ALLOWED
         "include/herald/[a-z0-9_]+\\.hpp"
         "include/herald/detail/[a-z0-9_]+\\.hpp"
+        "include/herald/detail/redis/[a-z0-9_]+\\.hpp"
         "share/herald/[A-Za-z0-9_-]+\\.cmake"
         "share/herald/copyright"
         "share/herald/usage"
@@ -394,8 +415,13 @@ elseif(MODE STREQUAL "vcpkg_port")
     # A consumer as a vcpkg toolchain sets it up: the installed tree is on CMAKE_PREFIX_PATH.
     set(components "")
     if(HERALD_HAS_FMT)
-        set(components fmt)
+        list(APPEND components fmt)
     endif()
+    if(HERALD_HAS_REDIS)
+        list(APPEND components redis redis_json)
+    endif()
+    # Commas: a list would be split into separate arguments on its way to the configure.
+    string(REPLACE ";" "," components "${components}")
     build_consumer(vcpkg_consumer "${consumer_source}"
         "-DCMAKE_PREFIX_PATH=${packages}"
         "-DHERALD_CONSUMER_VERSION=${HERALD_VERSION_MAJOR_MINOR}"
@@ -443,6 +469,7 @@ elseif(MODE STREQUAL "conan_recipe")
         ALLOWED
         "include/herald/[a-z0-9_]+\\.hpp"
         "include/herald/detail/[a-z0-9_]+\\.hpp"
+        "include/herald/detail/redis/[a-z0-9_]+\\.hpp"
         "licenses/LICENSE")
 
     # What CMakeDeps makes of package_info(): herald-config.cmake with herald::herald (include

@@ -196,3 +196,29 @@ TEST_CASE("hooks: interest events stay balanced under concurrent subscribe and u
     CHECK(broker.numsub("even") == 0);
     BrokerAccess::impl(broker).remove_hooks();
 }
+
+TEST_CASE("hooks: publish_local can reach only the exact subscribers or only one pattern's",
+          "[hooks]") {
+    herald::Broker broker;
+    std::vector<std::string> got;
+    auto exact = broker.subscribe("news:a", [&](const std::string&) { got.push_back("exact"); });
+    auto star = broker.psubscribe("news:*", [&](const std::string&) { got.push_back("star"); });
+    auto any = broker.psubscribe("*", [&](const std::string&) { got.push_back("any"); });
+    auto& impl = BrokerAccess::impl(broker);
+    const std::string payload = "x";
+
+    CHECK(impl.publish_local<std::string>("news:a", payload, nullptr,
+                                          herald::detail::LocalTarget::exact) == 1);
+    CHECK(got == std::vector<std::string>{"exact"});
+    got.clear();
+    const herald::Pattern pattern("news:*");
+    CHECK(impl.publish_local<std::string>("news:a", payload, nullptr,
+                                          herald::detail::LocalTarget::pattern, &pattern) == 1);
+    CHECK(got == std::vector<std::string>{"star"});
+    got.clear();
+    const herald::Pattern unknown("nobody:*");
+    CHECK(impl.publish_local<std::string>("news:a", payload, nullptr,
+                                          herald::detail::LocalTarget::pattern, &unknown) == 0);
+    CHECK(impl.publish_local<std::string>("news:a", payload, nullptr) == 3);
+    CHECK(got.size() == 3);
+}

@@ -124,10 +124,19 @@ public:
     /// Publishes to the local subscribers only, skipping the extension hooks (what an
     /// extension uses for the messages it brings in).
     template <class T>
-    std::size_t publish_local(std::string_view name, const T& payload, T* movable) {
-        return dispatcher_.template publish<T, Dispatcher<concurrent>::Hooks::skip>(name, payload,
-                                                                                    movable);
+    std::size_t publish_local(std::string_view name, const T& payload, T* movable,
+                              LocalTarget target = LocalTarget::all,
+                              const Pattern* pattern = nullptr) {
+        if (target == LocalTarget::all) {
+            return dispatcher_.template publish<T, Dispatcher<concurrent>::Hooks::skip>(
+                name, payload, movable);
+        }
+        return dispatcher_.template publish_to<T>(name, payload, movable, target, pattern);
     }
+
+    /// Reports `info` to the error hook: for extensions, failures they detect off the data
+    /// path (a message from outside that does not decode).
+    void report_error(const ErrorInfo& info) noexcept { sink_.report(info); }
 
     template <class T>
     std::size_t publish_pinned(Channel& channel, const T& payload, T* movable) {

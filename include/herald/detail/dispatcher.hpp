@@ -78,6 +78,60 @@ public:
         return enter<T, Hooks::run>(channel.name, payload, movable, &channel);
     }
 
+    /// Publishes to some local receivers only, skipping the hooks (see LocalTarget): the
+    /// channel's exact subscribers, or the subscribers of `pattern`.
+    template <class T>
+    std::size_t publish_to(std::string_view name, const T& payload, T* movable, LocalTarget target,
+                           const Pattern* pattern) {
+        if (target == LocalTarget::all || (target == LocalTarget::pattern && pattern == nullptr)) {
+            return publish<T, Hooks::skip>(name, payload, movable);
+        }
+        Settlement* settlement = nullptr;
+        std::size_t receivers = 0;
+        const auto targeted = [&](ThreadRecord* record) {
+            if (registry_.closed()) {
+                return std::size_t{0};
+            }
+            Publication p(name, &payload, payload_type_of<T>, movable);
+            std::size_t n = 0;
+            if (target == LocalTarget::exact) {
+                if (Channel* channel = registry_.find(name)) {
+                    n = deliver_list<RouteKind::channel>(record, channel->list, p, channel);
+                }
+            } else if (PatternEntry* entry = registry_.find_pattern(*pattern)) {
+                n = deliver_list<RouteKind::pattern>(record, entry->list, p, nullptr,
+                                                     entry->pattern.text());
+            }
+            if (p.settlement != nullptr) {
+                settlement = p.take_settlement().release();
+            }
+            return n;
+        };
+        if constexpr (Concurrent) {
+            ThreadRecord& record = this_thread_record(domain_);
+            if (record.depth >= options_.max_depth) {
+                return refuse_depth(name);
+            }
+            CriticalSection section(domain_, record);
+            receivers = targeted(&record);
+        } else {
+            Reclaimer<false>& reclaimer = registry_.reclaimer();
+            if (reclaimer.depth() >= options_.max_depth) {
+                return refuse_depth(name);
+            }
+            reclaimer.enter();
+            struct Leave {
+                Reclaimer<false>& r;
+                ~Leave() { r.leave(); }
+            } leave{reclaimer};
+            receivers = targeted(nullptr);
+        }
+        if (settlement != nullptr) {
+            after_failures(std::unique_ptr<Settlement>(settlement));
+        }
+        return receivers;
+    }
+
     /// A queued handler threw on its consumer's thread: reported, then its dead letter.
     void queued_failed(SubscriptionCore& core, const Failure& failure) {
         sink_.handler_failed(core, failure, nullptr); // rethrow_after acts as isolate here

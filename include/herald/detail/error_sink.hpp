@@ -94,10 +94,13 @@ private:
                 }
                 line += ": " + describe(info.exception) +
                         "; its later exceptions are only counted (Broker::on_error sets a hook)\n";
-            } else {
+            } else if (info.kind == ErrorKind::queue_disconnect) {
                 line += "subscription " + std::to_string(info.subscription_id) +
                         " was disconnected: its queue overflowed on channel \"" +
                         escaped(info.channel) + "\" (Overflow::disconnect)\n";
+            } else {
+                line += "a message received on channel \"" + escaped(info.channel) +
+                        "\" could not be decoded: " + describe(info.exception) + "\n";
             }
             std::fputs(line.c_str(), stderr);
         } catch (...) {

@@ -33,6 +33,15 @@ enum class Interest : std::uint8_t {
     gone,     ///< the last subscription left
 };
 
+/// Which local receivers `BrokerImpl::publish_local` reaches: an extension that brings a
+/// message in for one subscription kind (a Redis `message` for the exact subscribers, a
+/// `pmessage` for one pattern's) must not deliver it to the others a second time.
+enum class LocalTarget : std::uint8_t {
+    all,     ///< exact subscribers and every matching pattern, as `publish`
+    exact,   ///< the channel's exact subscribers only
+    pattern, ///< the subscribers of one pattern only (matched by the caller already)
+};
+
 /// What an extension implements; every member has a default that does nothing.
 ///
 /// Thread-safety: `before_publish` and `after_publish` run on publishing threads, concurrently

@@ -194,6 +194,13 @@ public:
         patterns_.match(name, [&](const Pattern&, PatternEntry& entry) { on_match(entry); });
     }
 
+    /// The entry of `pattern`, if it has subscriptions. The caller is inside a read-side
+    /// critical section (entries are retired through the same reclamation as lists).
+    PatternEntry* find_pattern(const Pattern& pattern) const {
+        std::shared_lock lock(patterns_mutex_);
+        return const_cast<PatternEntry*>(patterns_.find(pattern));
+    }
+
     bool closed() const noexcept { return closed_.load(std::memory_order_relaxed); }
 
     /// The installed extension hooks, or null.

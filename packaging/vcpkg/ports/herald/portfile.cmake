@@ -18,6 +18,7 @@ endif()
 vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
     FEATURES
         fmt HERALD_WITH_FMT
+        redis HERALD_WITH_REDIS
 )
 
 vcpkg_cmake_configure(
