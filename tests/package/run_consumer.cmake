@@ -97,7 +97,7 @@ function(build_consumer name source)
         ${ARGN})
     run("build ${name}" "${CMAKE_COMMAND}" --build "${build}" --config "${CONFIG}")
     set(found_program FALSE)
-    foreach(program consumer consumer_fmt test_package)
+    foreach(program consumer consumer_fmt consumer_asio test_package)
         foreach(candidate "${build}/${program}" "${build}/${CONFIG}/${program}"
                 "${build}/${program}.exe" "${build}/${CONFIG}/${program}.exe")
             if(EXISTS "${candidate}" AND NOT IS_DIRECTORY "${candidate}")
@@ -206,6 +206,7 @@ set(install_allowed
     "share/cmake/herald/heraldTargets-[a-z]*\\.cmake"
     "share/cmake/herald/herald-[a-z0-9_]+-component\\.cmake"
     "share/cmake/herald/herald-[a-z0-9_]+-targets(-[a-z]*)?\\.cmake"
+    "share/cmake/herald/Findasio\\.cmake"
     "share/pkgconfig/herald\\.pc"
     "share/doc/herald/LICENSE")
 set(install_required
@@ -227,11 +228,17 @@ if(MODE STREQUAL "install")
     if(HERALD_HAS_FMT AND NOT EXISTS "${prefix}/share/cmake/herald/herald-fmt-component.cmake")
         message(FATAL_ERROR "[${MODE}] herald::fmt exists but its component was not installed")
     endif()
+    if(HERALD_HAS_ASIO AND NOT EXISTS "${prefix}/share/cmake/herald/herald-asio-component.cmake")
+        message(FATAL_ERROR "[${MODE}] herald::asio exists but its component was not installed")
+    endif()
 
 elseif(MODE STREQUAL "find_package")
     set(components "")
     if(HERALD_HAS_FMT)
         set(components fmt)
+    endif()
+    if(HERALD_HAS_ASIO)
+        list(APPEND components asio)
     endif()
     build_consumer(find_package "${consumer_source}"
         "-DCMAKE_PREFIX_PATH=${prefix}"
@@ -279,6 +286,9 @@ elseif(MODE STREQUAL "build_tree")
     set(components "")
     if(HERALD_HAS_FMT)
         set(components fmt)
+    endif()
+    if(HERALD_HAS_ASIO)
+        list(APPEND components asio)
     endif()
     build_consumer(build_tree "${consumer_source}"
         "-Dherald_DIR=${HERALD_BINARY_DIR}"
@@ -395,6 +405,9 @@ elseif(MODE STREQUAL "vcpkg_port")
     set(components "")
     if(HERALD_HAS_FMT)
         set(components fmt)
+    endif()
+    if(HERALD_HAS_ASIO)
+        list(APPEND components asio)
     endif()
     build_consumer(vcpkg_consumer "${consumer_source}"
         "-DCMAKE_PREFIX_PATH=${packages}"
