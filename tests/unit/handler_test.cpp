@@ -18,8 +18,8 @@ struct Reading {
     int value = 0;
 };
 
-auto by_payload = [](const Reading&) {};
-auto by_message = [](const herald::Message<Reading>&) {};
+[[maybe_unused]] auto by_payload = [](const Reading&) {};
+[[maybe_unused]] auto by_message = [](const herald::Message<Reading>&) {};
 auto by_anything = [](const auto&) {};
 auto by_int = [](int) {};
 
