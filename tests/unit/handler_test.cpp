@@ -20,8 +20,8 @@ struct Reading {
 
 [[maybe_unused]] auto by_payload = [](const Reading&) {};
 [[maybe_unused]] auto by_message = [](const herald::Message<Reading>&) {};
-auto by_anything = [](const auto&) {};
-auto by_int = [](int) {};
+[[maybe_unused]] auto by_anything = [](const auto&) {};
+[[maybe_unused]] auto by_int = [](int) {};
 
 struct MoveOnlyHandler {
     std::unique_ptr<int> state;
