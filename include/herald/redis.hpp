@@ -81,8 +81,11 @@ public:
         return core_->publish_async(channel, detail::type_key<std::string>, &payload);
     }
 
-    /// As above on a typed topic, encoded with the codec of `T` (`codec_error` if none).
-    /// **Thread-safety:** any thread, including handlers. **Lifetime:** as above.
+    /// Publishes `payload` on the distributed typed topic `topic`, encoded with the codec of `T`
+    /// (`codec_error` if none); the future receives the server's `PUBLISH` count or a
+    /// `message_dropped_error`. Throws as the string-channel form does.
+    /// **Thread-safety:** any thread, including handlers. **Lifetime:** `payload` is encoded
+    /// before the call returns.
     template <class T>
     std::future<std::size_t> publish_async(const Topic<T>& topic, const T& payload) {
         return core_->publish_async(topic.name(), detail::type_key<T>, &payload);

@@ -105,7 +105,7 @@ public:
         }
     }
 
-    /// Removes a present node as above, then gives memory back once the table is mostly
+    /// Removes a present node (its slot becomes a tombstone), then gives memory back once the table is mostly
     /// empty: it is rebuilt smaller and `retire_table(ptr, destroy)` receives the old one, so
     /// a table that once held a million channels does not keep their slots forever. Writer
     /// lock held. Never throws: without memory for the smaller table, the larger one stays.
