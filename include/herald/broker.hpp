@@ -15,6 +15,7 @@
 #include <herald/publisher.hpp>
 #include <herald/queue.hpp>
 #include <herald/stats.hpp>
+#include <herald/subscribe_options.hpp>
 #include <herald/subscription.hpp>
 #include <herald/topic.hpp>
 #include <herald/version.hpp>
@@ -27,6 +28,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -92,6 +94,12 @@ public:
     ~Broker() { impl_->shutdown(); }
 
     // ---- subscribe -----------------------------------------------------------------------
+    //
+    // Every form takes, last, optional `conditions`: `herald::filter(predicate)` and
+    // `herald::dedup(key, window)` (subscribe_options.hpp), at most one of each, checked on the
+    // publishing thread before the handler runs or the message is enqueued. A message they
+    // refuse does not make the subscription a receiver and is counted in its stats
+    // (`filtered`, `duplicates`); subscriptions without conditions do not pay for them.
 
     /// Subscribes `handler` to the string channel `channel` (any bytes, empty allowed), invoked
     /// on the publishing thread. The subscription is live when this returns; it does not see
@@ -103,11 +111,12 @@ public:
     /// **Lifetime:** the subscription lasts as long as the returned handle: dropping the handle
     /// unsubscribes at once. The handler is destroyed after the subscription ends and no
     /// dispatch can still reach it.
-    template <class H>
+    template <class H, SubscribeOption... C>
     requires Handler<H, Payload>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
-    subscribe(std::string_view channel, H&& handler) {
-        return impl_->template subscribe<Payload>(channel, std::forward<H>(handler));
+    subscribe(std::string_view channel, H&& handler, C&&... conditions) {
+        return impl_->template subscribe<Payload>(channel, std::forward<H>(handler),
+                                                  std::forward_as_tuple(std::forward<C>(conditions)...));
     }
 
     /// Subscribes `handler` to the typed topic `topic`, invoked on the publishing thread.
@@ -117,11 +126,12 @@ public:
     /// inside a handler.
     /// **Lifetime:** the subscription lasts as long as the returned handle; the handler is
     /// destroyed once no dispatch can reach it. `topic` need only live for the call.
-    template <class T, class H>
+    template <class T, class H, SubscribeOption... C>
     requires Handler<H, T>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
-    subscribe(const Topic<T>& topic, H&& handler) {
-        return impl_->template subscribe<T>(topic.name(), std::forward<H>(handler));
+    subscribe(const Topic<T>& topic, H&& handler, C&&... conditions) {
+        return impl_->template subscribe<T>(topic.name(), std::forward<H>(handler),
+                                            std::forward_as_tuple(std::forward<C>(conditions)...));
     }
 
     /// Subscribes `handler` to every channel matching `pattern` (a Redis glob when given as a
@@ -134,11 +144,12 @@ public:
     /// inside a handler.
     /// **Lifetime:** the subscription lasts as long as the returned handle; the handler is
     /// destroyed once no dispatch can reach it. The broker keeps its own copy of `pattern`.
-    template <class H>
+    template <class H, SubscribeOption... C>
     requires Handler<H, Payload>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
-    psubscribe(Pattern pattern, H&& handler) {
-        return impl_->template psubscribe<Payload>(std::move(pattern), std::forward<H>(handler));
+    psubscribe(Pattern pattern, H&& handler, C&&... conditions) {
+        return impl_->template psubscribe<Payload>(std::move(pattern), std::forward<H>(handler),
+                                                   std::forward_as_tuple(std::forward<C>(conditions)...));
     }
 
     /// Subscribes `handler` to every channel matching `pattern`, for publishes of payload
@@ -149,11 +160,12 @@ public:
     /// inside a handler.
     /// **Lifetime:** the subscription lasts as long as the returned handle; the handler is
     /// destroyed once no dispatch can reach it. The broker keeps its own copy of `pattern`.
-    template <class T, class H>
+    template <class T, class H, SubscribeOption... C>
     requires Handler<H, T>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
-    psubscribe(Pattern pattern, H&& handler) {
-        return impl_->template psubscribe<T>(std::move(pattern), std::forward<H>(handler));
+    psubscribe(Pattern pattern, H&& handler, C&&... conditions) {
+        return impl_->template psubscribe<T>(std::move(pattern), std::forward<H>(handler),
+                                             std::forward_as_tuple(std::forward<C>(conditions)...));
     }
 
     // ---- queued subscriptions --------------------------------------------------------------
@@ -171,12 +183,13 @@ public:
     /// **Lifetime:** unsubscribing discards what is still queued (counted as dropped) and
     /// waits for an invocation running on another thread. A user executor in `options` must
     /// outlive the subscription.
-    template <class H>
+    template <class H, SubscribeOption... C>
     requires Handler<H, Payload>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
-    subscribe(std::string_view channel, H&& handler, QueueOptions options) {
+    subscribe(std::string_view channel, H&& handler, QueueOptions options, C&&... conditions) {
         return impl_->template subscribe_queued<Payload>(channel, std::forward<H>(handler),
-                                                         std::move(options));
+                                                         std::move(options),
+                                                         std::forward_as_tuple(std::forward<C>(conditions)...));
     }
 
     /// Subscribes `handler` to the typed topic `topic` with a bounded queue of
@@ -190,12 +203,13 @@ public:
     /// **Lifetime:** unsubscribing discards what is still queued (counted as dropped) and
     /// waits for an invocation running on another thread. A user executor in `options` must
     /// outlive the subscription.
-    template <class T, class H>
+    template <class T, class H, SubscribeOption... C>
     requires Handler<H, T>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
-    subscribe(const Topic<T>& topic, H&& handler, QueueOptions options) {
+    subscribe(const Topic<T>& topic, H&& handler, QueueOptions options, C&&... conditions) {
         return impl_->template subscribe_queued<T>(topic.name(), std::forward<H>(handler),
-                                                   std::move(options));
+                                                   std::move(options),
+                                                   std::forward_as_tuple(std::forward<C>(conditions)...));
     }
 
     /// Subscribes `handler` to every channel matching `pattern`, for payload type `Payload`,
@@ -208,12 +222,13 @@ public:
     /// **Lifetime:** unsubscribing discards what is still queued (counted as dropped) and
     /// waits for an invocation running on another thread. A user executor in `options` must
     /// outlive the subscription.
-    template <class H>
+    template <class H, SubscribeOption... C>
     requires Handler<H, Payload>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
-    psubscribe(Pattern pattern, H&& handler, QueueOptions options) {
+    psubscribe(Pattern pattern, H&& handler, QueueOptions options, C&&... conditions) {
         return impl_->template psubscribe_queued<Payload>(
-            std::move(pattern), std::forward<H>(handler), std::move(options));
+            std::move(pattern), std::forward<H>(handler), std::move(options),
+            std::forward_as_tuple(std::forward<C>(conditions)...));
     }
 
     /// Subscribes `handler` to every channel matching `pattern`, for payload type `T`, with a
@@ -226,12 +241,13 @@ public:
     /// **Lifetime:** unsubscribing discards what is still queued (counted as dropped) and
     /// waits for an invocation running on another thread. A user executor in `options` must
     /// outlive the subscription.
-    template <class T, class H>
+    template <class T, class H, SubscribeOption... C>
     requires Handler<H, T>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
-    psubscribe(Pattern pattern, H&& handler, QueueOptions options) {
+    psubscribe(Pattern pattern, H&& handler, QueueOptions options, C&&... conditions) {
         return impl_->template psubscribe_queued<T>(std::move(pattern), std::forward<H>(handler),
-                                                    std::move(options));
+                                                    std::move(options),
+                                                    std::forward_as_tuple(std::forward<C>(conditions)...));
     }
 
     /// A mailbox on a string channel: a queued subscription without a handler, consumed on
@@ -241,9 +257,11 @@ public:
     /// **Thread-safety:** any thread (a single_threaded broker: its one thread), including from
     /// inside a handler.
     /// **Lifetime:** dropping the mailbox unsubscribes and discards what it holds (counted).
+    template <SubscribeOption... C>
     [[nodiscard("dropping the mailbox unsubscribes at once")]] Mailbox<Payload>
-    subscribe(std::string_view channel, QueueOptions options) {
-        return impl_->template mailbox<Payload>(channel, std::move(options));
+    subscribe(std::string_view channel, QueueOptions options, C&&... conditions) {
+        return impl_->template mailbox<Payload>(channel, std::move(options),
+                                                std::forward_as_tuple(std::forward<C>(conditions)...));
     }
 
     /// A mailbox on the typed topic `topic`: a queued subscription without a handler, received
@@ -252,10 +270,11 @@ public:
     /// **Thread-safety:** any thread (a single_threaded broker: its one thread), including from
     /// inside a handler.
     /// **Lifetime:** dropping the mailbox unsubscribes and discards what it holds (counted).
-    template <class T>
+    template <class T, SubscribeOption... C>
     [[nodiscard("dropping the mailbox unsubscribes at once")]] Mailbox<T>
-    subscribe(const Topic<T>& topic, QueueOptions options) {
-        return impl_->template mailbox<T>(topic.name(), std::move(options));
+    subscribe(const Topic<T>& topic, QueueOptions options, C&&... conditions) {
+        return impl_->template mailbox<T>(topic.name(), std::move(options),
+                                          std::forward_as_tuple(std::forward<C>(conditions)...));
     }
 
     /// A mailbox on every channel matching `pattern`, for payload type `Payload`: a queued
@@ -264,9 +283,11 @@ public:
     /// **Thread-safety:** any thread (a single_threaded broker: its one thread), including from
     /// inside a handler.
     /// **Lifetime:** dropping the mailbox unsubscribes and discards what it holds (counted).
+    template <SubscribeOption... C>
     [[nodiscard("dropping the mailbox unsubscribes at once")]] Mailbox<Payload>
-    psubscribe(Pattern pattern, QueueOptions options) {
-        return impl_->template pmailbox<Payload>(std::move(pattern), std::move(options));
+    psubscribe(Pattern pattern, QueueOptions options, C&&... conditions) {
+        return impl_->template pmailbox<Payload>(std::move(pattern), std::move(options),
+                                                 std::forward_as_tuple(std::forward<C>(conditions)...));
     }
 
     /// A mailbox on every channel matching `pattern`, for payload type `T`: a queued
@@ -275,10 +296,11 @@ public:
     /// **Thread-safety:** any thread (a single_threaded broker: its one thread), including from
     /// inside a handler.
     /// **Lifetime:** dropping the mailbox unsubscribes and discards what it holds (counted).
-    template <class T>
+    template <class T, SubscribeOption... C>
     [[nodiscard("dropping the mailbox unsubscribes at once")]] Mailbox<T>
-    psubscribe(Pattern pattern, QueueOptions options) {
-        return impl_->template pmailbox<T>(std::move(pattern), std::move(options));
+    psubscribe(Pattern pattern, QueueOptions options, C&&... conditions) {
+        return impl_->template pmailbox<T>(std::move(pattern), std::move(options),
+                                           std::forward_as_tuple(std::forward<C>(conditions)...));
     }
 
     // ---- publish -------------------------------------------------------------------------

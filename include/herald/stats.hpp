@@ -28,7 +28,7 @@ struct DropCounts {
 
 /// A subscription's counters, read with `Subscription::stats()`.
 /// Every message offered to the subscription ends in exactly one of: delivered, errors,
-/// dropped, skipped, or is still queued.
+/// dropped, skipped, filtered, duplicates, or is still queued.
 /// **Thread-safety:** a plain value, a snapshot: each counter is read on its own (relaxed), so
 /// while messages flow the counters may not add up to the same instant.
 struct SubscriptionStats {
@@ -39,6 +39,8 @@ struct SubscriptionStats {
                                   ///< being cancelled, or (patterns) of another payload type
     std::uint64_t queued = 0;     ///< messages waiting in the queue now
     std::uint64_t high_water = 0; ///< largest queue length seen
+    std::uint64_t filtered = 0;   ///< refused by the subscription's `herald::filter`
+    std::uint64_t duplicates = 0; ///< refused by its `herald::dedup` (key seen in the window)
     DropCounts drops{};           ///< `dropped`, by cause
     bool active = false;          ///< still subscribed
 };

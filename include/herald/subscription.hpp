@@ -178,10 +178,12 @@ private:
         SubscriptionStats s;
         const std::uint64_t skipped = core_->skipped.load(std::memory_order_relaxed);
         const std::uint64_t errors = core_->errors.load(std::memory_order_relaxed);
+        detail::fill_gate_stats(*core_, s);
         if (const detail::QueuedCore* q = detail::queued_part(*core_)) {
             q->fill_stats(s);
         } else {
-            s.delivered = core_->offered_closed.load(std::memory_order_relaxed) - skipped - errors;
+            s.delivered = core_->offered_closed.load(std::memory_order_relaxed) - skipped -
+                          errors - s.filtered - s.duplicates;
         }
         s.errors = errors;
         s.skipped = skipped;

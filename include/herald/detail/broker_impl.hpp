@@ -7,6 +7,7 @@
 #include <herald/detail/dispatcher.hpp>
 #include <herald/detail/epoch.hpp>
 #include <herald/detail/error_sink.hpp>
+#include <herald/detail/gated_subscription.hpp>
 #include <herald/detail/handle_access.hpp>
 #include <herald/detail/hooks.hpp>
 #include <herald/detail/inline_subscription.hpp>
@@ -36,6 +37,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -66,48 +68,57 @@ public:
 
     // ---- subscribe -------------------------------------------------------------------------
 
-    template <class T, class H>
-    Subscription subscribe(std::string_view name, H&& handler) {
-        auto* core = new InlineSubscription<T, std::decay_t<H>>(std::forward<H>(handler));
+    // Each takes the subscription's options (filter, dedup: subscribe_options.hpp) as a tuple
+    // of references, empty for a plain subscription.
+
+    template <class T, class H, class... O>
+    Subscription subscribe(std::string_view name, H&& handler, std::tuple<O...> options) {
+        auto* core = make_subscription<InlineSubscription<T, std::decay_t<H>>, T, concurrent>(
+            std::move(options), std::forward<H>(handler));
         return attach_exact(name, type_key<T>, core, nullptr);
     }
 
-    template <class T, class H>
-    Subscription psubscribe(Pattern pattern, H&& handler) {
-        auto* core = new InlineSubscription<T, std::decay_t<H>>(std::forward<H>(handler));
+    template <class T, class H, class... O>
+    Subscription psubscribe(Pattern pattern, H&& handler, std::tuple<O...> options) {
+        auto* core = make_subscription<InlineSubscription<T, std::decay_t<H>>, T, concurrent>(
+            std::move(options), std::forward<H>(handler));
         core->pattern_subscription = true;
         return attach_pattern(pattern, core, nullptr);
     }
 
-    template <class T, class H>
-    Subscription subscribe_queued(std::string_view name, H&& handler, QueueOptions options) {
-        check_executor(options);
-        auto* core = new QueuedSubscription<T, std::decay_t<H>>(std::forward<H>(handler),
-                                                                std::move(options), concurrent);
+    template <class T, class H, class... O>
+    Subscription subscribe_queued(std::string_view name, H&& handler, QueueOptions queue,
+                                  std::tuple<O...> options) {
+        check_executor(queue);
+        auto* core = make_subscription<QueuedSubscription<T, std::decay_t<H>>, T, concurrent>(
+            std::move(options), std::forward<H>(handler), std::move(queue), concurrent);
         return attach_exact(name, type_key<T>, core, core);
     }
 
-    template <class T, class H>
-    Subscription psubscribe_queued(Pattern pattern, H&& handler, QueueOptions options) {
-        check_executor(options);
-        auto* core = new QueuedSubscription<T, std::decay_t<H>>(std::forward<H>(handler),
-                                                                std::move(options), concurrent);
+    template <class T, class H, class... O>
+    Subscription psubscribe_queued(Pattern pattern, H&& handler, QueueOptions queue,
+                                   std::tuple<O...> options) {
+        check_executor(queue);
+        auto* core = make_subscription<QueuedSubscription<T, std::decay_t<H>>, T, concurrent>(
+            std::move(options), std::forward<H>(handler), std::move(queue), concurrent);
         core->pattern_subscription = true;
         core->pattern_text = pattern.text();
         return attach_pattern(pattern, core, core);
     }
 
-    template <class T>
-    Mailbox<T> mailbox(std::string_view name, QueueOptions options) {
-        prepare_mailbox(options);
-        auto* core = new MailboxCore<T>(std::move(options), concurrent);
+    template <class T, class... O>
+    Mailbox<T> mailbox(std::string_view name, QueueOptions queue, std::tuple<O...> options) {
+        prepare_mailbox(queue);
+        auto* core = make_subscription<MailboxCore<T>, T, concurrent>(std::move(options),
+                                                                      std::move(queue), concurrent);
         return HandleAccess::mailbox<T>(attach_exact(name, type_key<T>, core, core), core);
     }
 
-    template <class T>
-    Mailbox<T> pmailbox(Pattern pattern, QueueOptions options) {
-        prepare_mailbox(options);
-        auto* core = new MailboxCore<T>(std::move(options), concurrent);
+    template <class T, class... O>
+    Mailbox<T> pmailbox(Pattern pattern, QueueOptions queue, std::tuple<O...> options) {
+        prepare_mailbox(queue);
+        auto* core = make_subscription<MailboxCore<T>, T, concurrent>(std::move(options),
+                                                                      std::move(queue), concurrent);
         core->pattern_subscription = true;
         core->pattern_text = pattern.text();
         return HandleAccess::mailbox<T>(attach_pattern(pattern, core, core), core);

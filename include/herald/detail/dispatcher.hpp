@@ -381,6 +381,7 @@ private:
             disconnect(*static_cast<QueuedCore*>(p.settlement->subject), p.channel);
             return 0;
         case DeliveryOutcome::dropped:
+        case DeliveryOutcome::filtered:
         case DeliveryOutcome::received:
             break;
         }

@@ -18,11 +18,13 @@ namespace detail {
 /// The handler lives in place (no `std::optional`: the core's `handler_alive` says whether it
 /// is still there), so a subscription with a small handler is one 72-byte allocation.
 template <class T, class H>
-struct InlineSubscription final : SubscriptionCore {
+struct InlineSubscription : SubscriptionCore {
     static constexpr bool envelope = !PayloadHandler<H, T>;
 
+    /// `kind_ops` is `table()`, or a gated kind's table (gated_subscription.hpp).
     template <class F>
-    explicit InlineSubscription(F&& f) : SubscriptionCore(table(), envelope) {
+    InlineSubscription(const SubscriptionOps& kind_ops, F&& f)
+        : SubscriptionCore(kind_ops, envelope) {
         ::new (static_cast<void*>(&storage.handler)) H(std::forward<F>(f));
     }
     InlineSubscription(const InlineSubscription&) = delete;
@@ -62,7 +64,8 @@ struct InlineSubscription final : SubscriptionCore {
 
     static const SubscriptionOps& table() noexcept {
         static constexpr SubscriptionOps ops{&deliver,     &destroy_handler, &destroy,
-                                             &type_key<T>, nullptr,          false};
+                                             &type_key<T>, nullptr,          false,
+                                             nullptr};
         return ops;
     }
 

@@ -135,6 +135,8 @@ enum class DeliveryOutcome : std::uint8_t {
     failed,     ///< a receiver whose handler threw (reported to `Publication::report`)
     disconnect, ///< not a receiver: the queue overflowed under `Overflow::disconnect`
                 ///< (reported to `Publication::report`)
+    filtered,   ///< not a receiver: the subscription's filter or deduplication refused it
+                ///< (counted by the subscription)
 };
 
 /// A handler that threw: what the error hook and the dead-letter channel are told.

@@ -22,12 +22,14 @@ namespace detail {
 
 /// A queued subscription with a handler.
 template <class T, class H>
-struct QueuedSubscription final : QueuedCore {
+struct QueuedSubscription : QueuedCore {
     static constexpr bool envelope = !PayloadHandler<H, T>;
 
+    /// `kind_ops` is `table()`, or a gated kind's table (gated_subscription.hpp).
     template <class F>
-    QueuedSubscription(F&& f, QueueOptions opts, bool concurrent_broker)
-        : QueuedCore(table(), envelope, std::move(opts), concurrent_broker),
+    QueuedSubscription(const SubscriptionOps& kind_ops, F&& f, QueueOptions opts,
+                       bool concurrent_broker)
+        : QueuedCore(kind_ops, envelope, std::move(opts), concurrent_broker),
           handler(std::in_place, std::forward<F>(f)) {}
 
     /// Invokes the handler on one entry; false if it threw (reported to the broker).
@@ -65,7 +67,8 @@ struct QueuedSubscription final : QueuedCore {
     }
     static const SubscriptionOps& table() noexcept {
         static constexpr SubscriptionOps ops{&QueuedCore::enqueue, &destroy_handler, &destroy,
-                                             &type_key<T>,         &invoke_one,      true};
+                                             &type_key<T>,         &invoke_one,      true,
+                                             nullptr};
         return ops;
     }
 
@@ -74,15 +77,17 @@ struct QueuedSubscription final : QueuedCore {
 
 /// A queued subscription without a handler: a `Mailbox<T>` receives from it.
 template <class T>
-struct MailboxCore final : QueuedCore {
-    MailboxCore(QueueOptions opts, bool concurrent_broker)
-        : QueuedCore(table(), true, std::move(opts), concurrent_broker) {}
+struct MailboxCore : QueuedCore {
+    /// `kind_ops` is `table()`, or a gated kind's table (gated_subscription.hpp).
+    MailboxCore(const SubscriptionOps& kind_ops, QueueOptions opts, bool concurrent_broker)
+        : QueuedCore(kind_ops, true, std::move(opts), concurrent_broker) {}
 
     static void destroy_handler(SubscriptionCore&) noexcept {}
     static void destroy(SubscriptionCore* base) noexcept { delete static_cast<MailboxCore*>(base); }
     static const SubscriptionOps& table() noexcept {
         static constexpr SubscriptionOps ops{&QueuedCore::enqueue, &destroy_handler, &destroy,
-                                             &type_key<T>,         nullptr,          true};
+                                             &type_key<T>,         nullptr,          true,
+                                             nullptr};
         return ops;
     }
 };

@@ -278,6 +278,7 @@ public:
         s.active = core.is_active();
         s.skipped = core.skipped.load(std::memory_order_relaxed);
         s.errors = core.errors.load(std::memory_order_relaxed);
+        fill_gate_stats(core, s);
         if (const QueuedCore* q = queued_part(core)) {
             q->fill_stats(s);
             return s;
@@ -286,7 +287,7 @@ public:
         if (s.active) {
             offered += live_count(*owner_list(core).load(std::memory_order_acquire));
         }
-        s.delivered = offered - s.skipped - s.errors;
+        s.delivered = offered - s.skipped - s.errors - s.filtered - s.duplicates;
         return s;
     }
 

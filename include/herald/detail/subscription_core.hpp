@@ -46,6 +46,12 @@ inline std::uint64_t next_subscription_id() noexcept {
     return next++;
 }
 
+/// What a gated subscription (a filter or deduplication) refused so far.
+struct GateCounters {
+    std::uint64_t filtered = 0;
+    std::uint64_t duplicates = 0;
+};
+
 /// What a subscription kind supplies: one static table per kind and payload type, so each
 /// subscription pays one pointer for all of it.
 struct SubscriptionOps {
@@ -62,6 +68,8 @@ struct SubscriptionOps {
     bool (*invoke)(QueuedCore&, const QueueEntry&);
     /// The subscription is a QueuedCore.
     bool queued;
+    /// Gated kinds (gated_subscription.hpp): what the gate refused. Null for the others.
+    GateCounters (*gate)(const SubscriptionCore&) noexcept;
 };
 
 /// What a handle or a queue consumer may ask of the subscription's broker, independent of the
@@ -188,6 +196,15 @@ struct SubscriptionCore {
     std::atomic<std::uint64_t> skipped{0};
     std::atomic<std::uint64_t> errors{0};
 };
+
+/// Adds what a gated subscription's gate refused to `s` (nothing for the other kinds).
+inline void fill_gate_stats(const SubscriptionCore& core, SubscriptionStats& s) noexcept {
+    if (core.ops->gate != nullptr) {
+        const GateCounters refused = core.ops->gate(core);
+        s.filtered = refused.filtered;
+        s.duplicates = refused.duplicates;
+    }
+}
 
 } // namespace detail
 HERALD_NAMESPACE_END
