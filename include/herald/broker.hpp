@@ -115,8 +115,9 @@ public:
     requires Handler<H, Payload>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
     subscribe(std::string_view channel, H&& handler, C&&... conditions) {
-        return impl_->template subscribe<Payload>(channel, std::forward<H>(handler),
-                                                  std::forward_as_tuple(std::forward<C>(conditions)...));
+        return impl_->template subscribe<Payload>(
+            channel, std::forward<H>(handler),
+            std::forward_as_tuple(std::forward<C>(conditions)...));
     }
 
     /// Subscribes `handler` to the typed topic `topic`, invoked on the publishing thread.
@@ -148,8 +149,9 @@ public:
     requires Handler<H, Payload>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
     psubscribe(Pattern pattern, H&& handler, C&&... conditions) {
-        return impl_->template psubscribe<Payload>(std::move(pattern), std::forward<H>(handler),
-                                                   std::forward_as_tuple(std::forward<C>(conditions)...));
+        return impl_->template psubscribe<Payload>(
+            std::move(pattern), std::forward<H>(handler),
+            std::forward_as_tuple(std::forward<C>(conditions)...));
     }
 
     /// Subscribes `handler` to every channel matching `pattern`, for publishes of payload
@@ -187,9 +189,9 @@ public:
     requires Handler<H, Payload>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
     subscribe(std::string_view channel, H&& handler, QueueOptions options, C&&... conditions) {
-        return impl_->template subscribe_queued<Payload>(channel, std::forward<H>(handler),
-                                                         std::move(options),
-                                                         std::forward_as_tuple(std::forward<C>(conditions)...));
+        return impl_->template subscribe_queued<Payload>(
+            channel, std::forward<H>(handler), std::move(options),
+            std::forward_as_tuple(std::forward<C>(conditions)...));
     }
 
     /// Subscribes `handler` to the typed topic `topic` with a bounded queue of
@@ -207,9 +209,9 @@ public:
     requires Handler<H, T>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
     subscribe(const Topic<T>& topic, H&& handler, QueueOptions options, C&&... conditions) {
-        return impl_->template subscribe_queued<T>(topic.name(), std::forward<H>(handler),
-                                                   std::move(options),
-                                                   std::forward_as_tuple(std::forward<C>(conditions)...));
+        return impl_->template subscribe_queued<T>(
+            topic.name(), std::forward<H>(handler), std::move(options),
+            std::forward_as_tuple(std::forward<C>(conditions)...));
     }
 
     /// Subscribes `handler` to every channel matching `pattern`, for payload type `Payload`,
@@ -245,9 +247,9 @@ public:
     requires Handler<H, T>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
     psubscribe(Pattern pattern, H&& handler, QueueOptions options, C&&... conditions) {
-        return impl_->template psubscribe_queued<T>(std::move(pattern), std::forward<H>(handler),
-                                                    std::move(options),
-                                                    std::forward_as_tuple(std::forward<C>(conditions)...));
+        return impl_->template psubscribe_queued<T>(
+            std::move(pattern), std::forward<H>(handler), std::move(options),
+            std::forward_as_tuple(std::forward<C>(conditions)...));
     }
 
     /// A mailbox on a string channel: a queued subscription without a handler, consumed on
@@ -260,8 +262,8 @@ public:
     template <SubscribeOption... C>
     [[nodiscard("dropping the mailbox unsubscribes at once")]] Mailbox<Payload>
     subscribe(std::string_view channel, QueueOptions options, C&&... conditions) {
-        return impl_->template mailbox<Payload>(channel, std::move(options),
-                                                std::forward_as_tuple(std::forward<C>(conditions)...));
+        return impl_->template mailbox<Payload>(
+            channel, std::move(options), std::forward_as_tuple(std::forward<C>(conditions)...));
     }
 
     /// A mailbox on the typed topic `topic`: a queued subscription without a handler, received
@@ -286,8 +288,9 @@ public:
     template <SubscribeOption... C>
     [[nodiscard("dropping the mailbox unsubscribes at once")]] Mailbox<Payload>
     psubscribe(Pattern pattern, QueueOptions options, C&&... conditions) {
-        return impl_->template pmailbox<Payload>(std::move(pattern), std::move(options),
-                                                 std::forward_as_tuple(std::forward<C>(conditions)...));
+        return impl_->template pmailbox<Payload>(
+            std::move(pattern), std::move(options),
+            std::forward_as_tuple(std::forward<C>(conditions)...));
     }
 
     /// A mailbox on every channel matching `pattern`, for payload type `T`: a queued

@@ -127,8 +127,8 @@ private:
     fmt::formatter<T, char> payload_;
 };
 
-/// `delivered=3 errors=0 dropped=0 skipped=0 queued=0 high_water=0 active=true`; a format
-/// spec other than `{}` throws `fmt::format_error`.
+/// `delivered=3 errors=0 dropped=0 skipped=0 filtered=0 duplicates=0 queued=0 high_water=0
+/// active=true`; a format spec other than `{}` throws `fmt::format_error`.
 /// **Thread-safety:** one formatter object per format call (fmt makes it); any thread.
 template <>
 struct fmt::formatter<herald::SubscriptionStats> : herald::detail::NoSpecFormatter {
@@ -138,10 +138,10 @@ struct fmt::formatter<herald::SubscriptionStats> : herald::detail::NoSpecFormatt
     auto format(const herald::SubscriptionStats& s, FormatContext& ctx) const
         -> decltype(ctx.out()) {
         return fmt::format_to(ctx.out(),
-                              "delivered={} errors={} dropped={} skipped={} queued={} "
-                              "high_water={} active={}",
-                              s.delivered, s.errors, s.dropped, s.skipped, s.queued, s.high_water,
-                              s.active);
+                              "delivered={} errors={} dropped={} skipped={} filtered={} "
+                              "duplicates={} queued={} high_water={} active={}",
+                              s.delivered, s.errors, s.dropped, s.skipped, s.filtered,
+                              s.duplicates, s.queued, s.high_water, s.active);
     }
 };
 

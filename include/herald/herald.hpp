@@ -14,6 +14,7 @@
 #include <herald/publisher.hpp>
 #include <herald/queue.hpp>
 #include <herald/stats.hpp>
+#include <herald/subscribe_options.hpp>
 #include <herald/subscription.hpp>
 #include <herald/subscription_group.hpp>
 #include <herald/topic.hpp>

@@ -33,7 +33,7 @@ struct DropCounts {
 /// while messages flow the counters may not add up to the same instant.
 struct SubscriptionStats {
     std::uint64_t delivered = 0;  ///< handler invocations that returned normally
-    std::uint64_t errors = 0;     ///< handler invocations that threw
+    std::uint64_t errors = 0;     ///< handler invocations (or conditions) that threw
     std::uint64_t dropped = 0;    ///< messages dropped (all causes; see `drops`)
     std::uint64_t skipped = 0;    ///< messages not handed over because the subscription was
                                   ///< being cancelled, or (patterns) of another payload type

@@ -4,8 +4,9 @@
 /// and deduplication, both evaluated on the publishing thread before the handler is invoked
 /// or the message is enqueued.
 ///
-///     broker.subscribe("orders", on_order, herald::filter([](const Order& o) { return o.total > 100; }));
-///     broker.subscribe("readings", on_reading, queued, herald::dedup(&Reading::id, 1000));
+///     broker.subscribe("orders", on_order, herald::filter([](const Order& o) { return o.total >
+///     100; })); broker.subscribe("readings", on_reading, queued, herald::dedup(&Reading::id,
+///     1000));
 
 #include <herald/message.hpp>
 #include <herald/version.hpp>
@@ -57,8 +58,8 @@ Filter<std::decay_t<Predicate>> filter(Predicate&& predicate) {
 /// leaves that bound off; at least one must be set.
 /// **Thread-safety:** a plain value.
 struct DedupWindow {
-    std::size_t count = 0;                          ///< keys remembered (0: no count bound)
-    std::chrono::steady_clock::duration age{};      ///< how long a key is remembered (0: none)
+    std::size_t count = 0;                     ///< keys remembered (0: no count bound)
+    std::chrono::steady_clock::duration age{}; ///< how long a key is remembered (0: none)
 };
 
 /// Deduplication by a key of the payload: made by `herald::dedup`.
@@ -98,8 +99,7 @@ Dedup<std::decay_t<KeyFunction>> dedup(KeyFunction&& key, std::size_t count) {
 /// **Thread-safety:** see `dedup(key, DedupWindow)`.
 /// **Lifetime:** see `dedup(key, DedupWindow)`.
 template <class KeyFunction, class Rep, class Period>
-Dedup<std::decay_t<KeyFunction>> dedup(KeyFunction&& key,
-                                       std::chrono::duration<Rep, Period> age) {
+Dedup<std::decay_t<KeyFunction>> dedup(KeyFunction&& key, std::chrono::duration<Rep, Period> age) {
     return {std::forward<KeyFunction>(key),
             DedupWindow{0, std::chrono::duration_cast<std::chrono::steady_clock::duration>(age)}};
 }
@@ -119,6 +119,6 @@ struct is_dedup<Dedup<K>> : std::true_type {};
 /// `herald::dedup(...)`, each at most once.
 template <class O>
 concept SubscribeOption = detail::is_filter<std::remove_cvref_t<O>>::value ||
-                          detail::is_dedup<std::remove_cvref_t<O>>::value;
+    detail::is_dedup<std::remove_cvref_t<O>>::value;
 
 HERALD_NAMESPACE_END

@@ -182,8 +182,8 @@ private:
         if (const detail::QueuedCore* q = detail::queued_part(*core_)) {
             q->fill_stats(s);
         } else {
-            s.delivered = core_->offered_closed.load(std::memory_order_relaxed) - skipped -
-                          errors - s.filtered - s.duplicates;
+            s.delivered = core_->offered_closed.load(std::memory_order_relaxed) - skipped - errors -
+                          s.filtered - s.duplicates;
         }
         s.errors = errors;
         s.skipped = skipped;

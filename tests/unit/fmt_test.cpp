@@ -113,7 +113,8 @@ TEST_CASE("fmt: subscription statistics format as key=value pairs") {
     s.high_water = 5;
     s.active = true;
     CHECK(fmt::format("{}", s) ==
-          "delivered=3 errors=1 dropped=2 skipped=0 queued=4 high_water=5 active=true");
+          "delivered=3 errors=1 dropped=2 skipped=0 filtered=0 duplicates=0 queued=4 "
+          "high_water=5 active=true");
 }
 
 TEST_CASE("fmt: broker statistics format as key=value pairs") {

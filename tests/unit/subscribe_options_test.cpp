@@ -65,7 +65,8 @@ TEST_CASE("subscribe_options: a message filter routes on the channel of a patter
     herald::Broker broker;
     std::vector<std::string> channels;
     auto sub = broker.psubscribe(
-        "alerts:*", [&](const herald::Message<std::string>& m) { channels.emplace_back(m.channel); },
+        "alerts:*",
+        [&](const herald::Message<std::string>& m) { channels.emplace_back(m.channel); },
         herald::filter([](const herald::Message<std::string>& m) {
             return m.kind == herald::MessageKind::pmessage && m.pattern == "alerts:*" &&
                    m.channel != "alerts:debug";
@@ -180,8 +181,8 @@ TEST_CASE("subscribe_options: the filter runs first, so a filtered message takes
     herald::Topic<Order> orders("orders");
     std::vector<int> totals;
     auto sub = broker.subscribe(
-        orders, [&](const Order& o) { totals.push_back(o.total); },
-        herald::dedup(&Order::id, 8), herald::filter([](const Order& o) { return o.total > 0; }));
+        orders, [&](const Order& o) { totals.push_back(o.total); }, herald::dedup(&Order::id, 8),
+        herald::filter([](const Order& o) { return o.total > 0; }));
     CHECK(broker.publish(orders, Order{7, 0}) == 0);  // filtered: id 7 not remembered
     CHECK(broker.publish(orders, Order{7, 40}) == 1); // so this one is not a duplicate
     CHECK(broker.publish(orders, Order{7, 50}) == 0); // this one is
@@ -225,12 +226,12 @@ TEST_CASE("subscribe_options: a dedup window without a bound is refused at subsc
           "[subscribe_options][errors]") {
     herald::Broker broker;
     const auto key = [](const std::string& s) { return s; };
-    CHECK_THROWS_AS(broker.subscribe("x", [](const std::string&) {},
-                                     herald::dedup(key, herald::DedupWindow{})),
+    CHECK_THROWS_AS(broker.subscribe(
+                        "x", [](const std::string&) {}, herald::dedup(key, herald::DedupWindow{})),
                     herald::subscribe_options_error);
     try {
-        auto s = broker.subscribe("x", [](const std::string&) {},
-                                  herald::dedup(key, herald::DedupWindow{0, -1s}));
+        auto s = broker.subscribe(
+            "x", [](const std::string&) {}, herald::dedup(key, herald::DedupWindow{0, -1s}));
         FAIL("a negative age was accepted");
     } catch (const herald::subscribe_options_error& e) {
         CHECK(std::string(e.what()).find("negative") != std::string::npos);
@@ -243,8 +244,10 @@ TEST_CASE("subscribe_options: one filter object can be given to several subscrip
           "[subscribe_options]") {
     herald::Broker broker;
     const auto odd = herald::filter([](const std::string& s) { return s.size() % 2 == 1; });
-    auto a = broker.subscribe("n", [](const std::string&) {}, odd);
-    auto b = broker.subscribe("n", [](const std::string&) {}, herald::queued{}, odd);
+    auto a = broker.subscribe(
+        "n", [](const std::string&) {}, odd);
+    auto b = broker.subscribe(
+        "n", [](const std::string&) {}, herald::queued{}, odd);
     CHECK(broker.publish("n", "x") == 2);
     CHECK(broker.publish("n", "xx") == 0);
 }
@@ -279,7 +282,8 @@ TEST_CASE("subscribe_options: a queued pattern subscription deduplicates across 
     herald::ManualExecutor executor;
     std::vector<std::string> got;
     auto sub = broker.psubscribe(
-        "sensor:*", [&](const herald::Message<std::string>& m) {
+        "sensor:*",
+        [&](const herald::Message<std::string>& m) {
             got.push_back(std::string(m.channel) + "/" + m.payload);
         },
         manual(executor), herald::dedup([](const std::string& s) { return s; }, 10));

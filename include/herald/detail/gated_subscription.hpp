@@ -33,7 +33,9 @@ struct NoGateOption {};
 template <class T, class Predicate>
 concept PayloadPredicate = std::is_invocable_r_v<bool, Predicate&, const T&>;
 template <class T, class Predicate>
-concept MessagePredicate = std::is_invocable_r_v<bool, Predicate&, const Message<T>&>;
+concept MessagePredicate = std::is_invocable_r_v < bool,
+        Predicate&, const Message<T>
+& > ;
 
 template <class K>
 concept DedupKey = requires(const K& a, const K& b) {
@@ -65,9 +67,9 @@ struct FilterPart<T, Filter<Predicate>> {
             return static_cast<bool>(std::invoke(*predicate, payload));
         } else {
             p.stamp_time();
-            return static_cast<bool>(std::invoke(
-                *predicate, Message<T>{d.route.kind, d.route.pattern, p.channel, payload,
-                                       d.route.sequence, p.published_at}));
+            return static_cast<bool>(
+                std::invoke(*predicate, Message<T>{d.route.kind, d.route.pattern, p.channel,
+                                                   payload, d.route.sequence, p.published_at}));
         }
     }
     void reset() noexcept { predicate.reset(); }
@@ -176,8 +178,9 @@ using GateFor = Gate<T, Concurrent, decltype(pick_option<is_filter>(std::declval
 template <class T, bool Concurrent, class... Options>
 GateFor<T, Concurrent, Options...> make_gate(Options&&... options) {
     // Each option is forwarded to exactly one of the two picks (a filter is not a dedup).
-    return GateFor<T, Concurrent, Options...>(pick_option<is_filter>(std::forward<Options>(options)...),
-                                              pick_option<is_dedup>(std::forward<Options>(options)...));
+    return GateFor<T, Concurrent, Options...>(
+        pick_option<is_filter>(std::forward<Options>(options)...),
+        pick_option<is_dedup>(std::forward<Options>(options)...));
 }
 
 /// A subscription of kind `Kind` (InlineSubscription, QueuedSubscription, MailboxCore) behind

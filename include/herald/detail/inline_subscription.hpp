@@ -63,9 +63,8 @@ struct InlineSubscription : SubscriptionCore {
     }
 
     static const SubscriptionOps& table() noexcept {
-        static constexpr SubscriptionOps ops{&deliver,     &destroy_handler, &destroy,
-                                             &type_key<T>, nullptr,          false,
-                                             nullptr};
+        static constexpr SubscriptionOps ops{
+            &deliver, &destroy_handler, &destroy, &type_key<T>, nullptr, false, nullptr};
         return ops;
     }
 

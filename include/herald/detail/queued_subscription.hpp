@@ -66,8 +66,12 @@ struct QueuedSubscription : QueuedCore {
         delete static_cast<QueuedSubscription*>(base);
     }
     static const SubscriptionOps& table() noexcept {
-        static constexpr SubscriptionOps ops{&QueuedCore::enqueue, &destroy_handler, &destroy,
-                                             &type_key<T>,         &invoke_one,      true,
+        static constexpr SubscriptionOps ops{&QueuedCore::enqueue,
+                                             &destroy_handler,
+                                             &destroy,
+                                             &type_key<T>,
+                                             &invoke_one,
+                                             true,
                                              nullptr};
         return ops;
     }
@@ -85,9 +89,8 @@ struct MailboxCore : QueuedCore {
     static void destroy_handler(SubscriptionCore&) noexcept {}
     static void destroy(SubscriptionCore* base) noexcept { delete static_cast<MailboxCore*>(base); }
     static const SubscriptionOps& table() noexcept {
-        static constexpr SubscriptionOps ops{&QueuedCore::enqueue, &destroy_handler, &destroy,
-                                             &type_key<T>,         nullptr,          true,
-                                             nullptr};
+        static constexpr SubscriptionOps ops{
+            &QueuedCore::enqueue, &destroy_handler, &destroy, &type_key<T>, nullptr, true, nullptr};
         return ops;
     }
 };
