@@ -3,7 +3,7 @@
 # missing: the suite in a debug build (unit, regressions, stress, examples, conformance against
 # real redis-server / nats-server / libmosquitto, package consumers, compile-fail and header
 # checks, the Redis bridge against a redis-server the tests start), again under
-# AddressSanitizer + UndefinedBehaviorSanitizer, the unit and stress tests under
+# AddressSanitizer + UndefinedBehaviorSanitizer, the unit, stress and Redis bridge tests under
 # ThreadSanitizer, and bounded libFuzzer runs built with clang.
 set -euo pipefail
 cd "$(dirname "$0")/.."
