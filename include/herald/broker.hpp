@@ -359,7 +359,8 @@ public:
         static_assert(std::is_copy_constructible_v<T>,
                       "herald: this payload type cannot be copied: publish it as an rvalue "
                       "(std::move), which queued subscribers then share");
-        return impl_->template publish<T>(topic.name(), payload, nullptr);
+        return impl_->template publish_hashed<T>(topic.name(), detail::TopicAccess::hash(topic),
+                                                 payload, nullptr);
     }
 
     /// Publishes the rvalue `payload` on the typed topic `topic`, moved (never copied) into the
@@ -370,7 +371,8 @@ public:
     /// **Lifetime:** `payload` may be moved from (only if a queued subscription received it).
     template <class T>
     std::size_t publish(const Topic<T>& topic, T&& payload) {
-        return impl_->template publish<T>(topic.name(), payload, &payload);
+        return impl_->template publish_hashed<T>(topic.name(), detail::TopicAccess::hash(topic),
+                                                 payload, &payload);
     }
 
     /// Publishes a string-like value (a literal, a `std::string_view`) on a `Topic<std::string>`:
@@ -383,7 +385,8 @@ public:
     requires(PublishableTo<U, T> && !std::same_as<std::remove_cvref_t<U>, T>) std::size_t
         publish(const Topic<T>& topic, U&& value) {
         T payload(std::forward<U>(value));
-        return impl_->template publish<T>(topic.name(), payload, &payload);
+        return impl_->template publish_hashed<T>(topic.name(), detail::TopicAccess::hash(topic),
+                                                 payload, &payload);
     }
 
     /// Anything else published on a typed topic: a compile error that says so first, instead

@@ -121,3 +121,31 @@ TEMPLATE_TEST_CASE("topic: a channel left without subscribers is reused and may 
     CHECK_THROWS_AS(broker.publish(ints, 1), herald::type_mismatch_error);
     CHECK(broker.channels() == std::vector<std::string>{"reused"});
 }
+
+TEMPLATE_TEST_CASE("topic: copies, assignments and moves keep publishing to the channel they "
+                   "name; a moved-from topic names the empty channel",
+                   "[broker][topic]", SafeBroker, SingleBroker) {
+    TestType broker;
+    int on_status = 0;
+    int on_empty = 0;
+    herald::Topic<int> status("status");
+    herald::Topic<int> empty("");
+    auto a = broker.subscribe(status, [&](const int&) { ++on_status; });
+    auto b = broker.subscribe(empty, [&](const int&) { ++on_empty; });
+    herald::Topic<int> copy = status;
+    CHECK(broker.publish(copy, 1) == 1);
+    herald::Topic<int> assigned("other");
+    assigned = status;
+    CHECK(broker.publish(assigned, 2) == 1);
+    herald::Topic<int> moved(std::move(copy));
+    CHECK(moved.name() == "status");
+    CHECK(broker.publish(moved, 3) == 1);
+    CHECK(copy.name().empty()); // NOLINT(bugprone-use-after-move): the documented state
+    CHECK(broker.publish(copy, 4) == 1);
+    herald::Topic<int> move_assigned("other");
+    move_assigned = std::move(assigned);
+    CHECK(broker.publish(move_assigned, 5) == 1);
+    CHECK(broker.publish(assigned, 6) == 1); // NOLINT(bugprone-use-after-move)
+    CHECK(on_status == 4);
+    CHECK(on_empty == 2);
+}

@@ -132,6 +132,13 @@ public:
         return dispatcher_.template publish<T>(name, payload, movable);
     }
 
+    /// Publishes on `name`, whose `hash_channel` is `hash` (a topic's).
+    template <class T>
+    std::size_t publish_hashed(std::string_view name, std::size_t hash, const T& payload,
+                               T* movable) {
+        return dispatcher_.template publish_hashed<T>(name, hash, payload, movable);
+    }
+
     /// Publishes to the local subscribers only, skipping the extension hooks (what an
     /// extension uses for the messages it brings in).
     template <class T>

@@ -108,9 +108,9 @@ public:
         }
     }
 
-    /// Removes a present node (its slot becomes a tombstone), then gives memory back once the table is mostly
-    /// empty: it is rebuilt smaller and `retire_table(ptr, destroy)` receives the old one, so
-    /// a table that once held a million channels does not keep their slots forever. Writer
+    /// Removes a present node (its slot becomes a tombstone), then gives memory back once the table
+    /// is mostly empty: it is rebuilt smaller and `retire_table(ptr, destroy)` receives the old
+    /// one, so a table that once held a million channels does not keep their slots forever. Writer
     /// lock held. Never throws: without memory for the smaller table, the larger one stays.
     template <class Retire>
     void erase(Node* node, Retire&& retire_table) noexcept {

@@ -68,14 +68,21 @@ public:
     /// `payload` and may be moved from into a message node.
     template <class T, Hooks H = Hooks::run>
     std::size_t publish(std::string_view name, const T& payload, T* movable) {
-        return enter<T, H>(name, payload, movable, nullptr);
+        return enter<T, H>(name, hash_channel(name), payload, movable, nullptr);
+    }
+
+    /// Publishes on the channel `name` whose hash (`hash_channel`) the caller kept: a topic's.
+    template <class T>
+    std::size_t publish_hashed(std::string_view name, std::size_t hash, const T& payload,
+                               T* movable) {
+        return enter<T, Hooks::run>(name, hash, payload, movable, nullptr);
     }
 
     /// Publishes on a channel pinned by a publisher: no lookup, and the payload type was
     /// checked when it was pinned.
     template <class T>
     std::size_t publish_pinned(Channel& channel, const T& payload, T* movable) {
-        return enter<T, Hooks::run>(channel.name, payload, movable, &channel);
+        return enter<T, Hooks::run>(channel.name, channel.hash(), payload, movable, &channel);
     }
 
     /// Publishes to some local receivers only, skipping the hooks (see LocalTarget): the
@@ -152,8 +159,8 @@ private:
     /// Opens a dispatch level (depth limit, read-side critical section), dispatches, then
     /// publishes the dead letters and rethrows for `rethrow_after`, at the caller's level.
     template <class T, Hooks H>
-    HERALD_ALWAYS_INLINE std::size_t enter(std::string_view name, const T& payload, T* movable,
-                                           Channel* pinned) {
+    HERALD_ALWAYS_INLINE std::size_t enter(std::string_view name, std::size_t hash,
+                                           const T& payload, T* movable, Channel* pinned) {
         std::size_t receivers = 0;
         Settlement* settlement = nullptr; // what failed deliveries leave (see dispatch)
         if constexpr (Concurrent) {
@@ -162,7 +169,7 @@ private:
                 return refuse_depth(name);
             }
             CriticalSection section(domain_, record);
-            receivers = dispatch<T, H>(&record, name, payload, movable, pinned, settlement);
+            receivers = dispatch<T, H>(&record, name, hash, payload, movable, pinned, settlement);
         } else {
             Reclaimer<false>& reclaimer = registry_.reclaimer();
             if (reclaimer.depth() >= options_.max_depth) [[unlikely]] {
@@ -177,7 +184,8 @@ private:
             } level(reclaimer);
             // Inlined whole: a single-threaded publish is short enough that the call would
             // show (W1 single_threaded).
-            receivers = dispatch_inline<T, H>(nullptr, name, payload, movable, pinned, settlement);
+            receivers =
+                dispatch_inline<T, H>(nullptr, name, hash, payload, movable, pinned, settlement);
         }
         if (settlement != nullptr) [[unlikely]] {
             after_failures(std::unique_ptr<Settlement>(settlement));
@@ -190,20 +198,20 @@ private:
     /// caller to settle once the dispatch level is closed; when it throws, it is destroyed
     /// with the publication.
     template <class T, Hooks H>
-    std::size_t dispatch(ThreadRecord* record, std::string_view name, const T& payload, T* movable,
-                         Channel* pinned, Settlement*& settlement) {
-        return dispatch_inline<T, H>(record, name, payload, movable, pinned, settlement);
+    std::size_t dispatch(ThreadRecord* record, std::string_view name, std::size_t hash,
+                         const T& payload, T* movable, Channel* pinned, Settlement*& settlement) {
+        return dispatch_inline<T, H>(record, name, hash, payload, movable, pinned, settlement);
     }
 
     template <class T, Hooks H>
     HERALD_ALWAYS_INLINE std::size_t dispatch_inline(ThreadRecord* record, std::string_view name,
-                                                     const T& payload, T* movable, Channel* pinned,
-                                                     Settlement*& settlement) {
+                                                     std::size_t hash, const T& payload, T* movable,
+                                                     Channel* pinned, Settlement*& settlement) {
         if (registry_.closed()) [[unlikely]] {
             return 0;
         }
         Publication p(name, &payload, payload_type_of<T>, movable);
-        const std::size_t receivers = deliver_all<H>(record, p, pinned);
+        const std::size_t receivers = deliver_all<H>(record, p, hash, pinned);
         if (p.settlement != nullptr) [[unlikely]] {
             settlement = p.take_settlement().release();
         }
@@ -212,7 +220,7 @@ private:
 
     template <Hooks H>
     HERALD_ALWAYS_INLINE std::size_t deliver_all(ThreadRecord* record, Publication& p,
-                                                 Channel* pinned) {
+                                                 std::size_t hash, Channel* pinned) {
         BrokerHooks* extension = H == Hooks::run ? registry_.hooks() : nullptr;
         if (extension != nullptr) [[unlikely]] {
             if (!extension->before_publish(PublishEvent{p.channel, p.payload, p.type->key})) {
@@ -223,7 +231,7 @@ private:
         if (pinned != nullptr) {
             // A pinned channel (a publisher's) keeps the type checked when it was pinned.
             receivers += deliver_list<RouteKind::channel>(record, pinned->list, p, nullptr);
-        } else if (Channel* channel = registry_.find(p.channel)) {
+        } else if (Channel* channel = registry_.find(p.channel, hash)) {
             receivers += deliver_list<RouteKind::channel>(record, channel->list, p, channel);
         }
         if (registry_.has_patterns()) {
@@ -435,9 +443,18 @@ private:
 
     /// The publication's payload type must be the channel's. Read after the list: a rebinding
     /// is stored before the first list of the new type is published.
-    static void check_type(const Channel& channel, const Publication& p) {
+    /// Inline, the common case: the same key object (one per type in a program). Keys of one
+    /// type from two shared libraries compare by name, off the hot path.
+    HERALD_ALWAYS_INLINE static void check_type(const Channel& channel, const Publication& p) {
         const TypeKey& bound = channel.bound_type();
-        if (!(bound == *p.type->key)) [[unlikely]] {
+        if (&bound != p.type->key) [[unlikely]] {
+            check_type_by_name(channel, bound, p);
+        }
+    }
+
+    [[gnu::noinline]] static void check_type_by_name(const Channel& channel, const TypeKey& bound,
+                                                     const Publication& p) {
+        if (!(bound == *p.type->key)) {
             throw type_mismatch_error(channel.name, bound.name, p.type->key->name);
         }
     }

@@ -182,6 +182,12 @@ public:
         return table_.find(name, hash_channel(name));
     }
 
+    /// The channel `name` whose `hash_channel` is `hash`. The caller is inside a read-side
+    /// critical section.
+    HERALD_ALWAYS_INLINE Channel* find(std::string_view name, std::size_t hash) const noexcept {
+        return table_.find(name, hash);
+    }
+
     /// Some pattern has a subscriber.
     bool has_patterns() const noexcept {
         return pattern_count_.load(std::memory_order_relaxed) != 0;

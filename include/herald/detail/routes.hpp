@@ -4,6 +4,7 @@
 // delivered through. Per-channel state of a feature lives in `Channel`, written by the
 // registry under its lock and read by the dispatcher after the list.
 
+#include <herald/detail/channel_hash.hpp>
 #include <herald/detail/subscriber_list.hpp>
 #include <herald/detail/type_key.hpp>
 #include <herald/pattern.hpp>
@@ -48,10 +49,6 @@ struct PatternEntry {
     std::atomic<SubscriberList*> list{nullptr};
     std::size_t position = 0; // in Registry::pattern_entries_ (writer lock)
 };
-
-inline std::size_t hash_channel(std::string_view name) noexcept {
-    return std::hash<std::string_view>{}(name);
-}
 
 } // namespace detail
 HERALD_NAMESPACE_END
