@@ -227,7 +227,10 @@ public:
             exact_.insert(c);
         }
         const std::string escaped_prefix = escape_glob(options_.prefix);
-        for (const auto& [pattern, type] : distribution.patterns_) {
+        // Not a structured binding: clang 14 cannot capture one in the lambda below.
+        for (const auto& entry : distribution.patterns_) {
+            const Pattern& pattern = entry.first;
+            const auto* type = entry.second;
             const bool duplicate = std::any_of(selectors_.begin(), selectors_.end(),
                                                [&](const auto& s) { return s.pattern == pattern; });
             if (duplicate) {
