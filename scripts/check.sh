@@ -4,7 +4,9 @@
 # real redis-server / nats-server / libmosquitto, package consumers, compile-fail and header
 # checks, the Redis bridge against a redis-server the tests start), again under
 # AddressSanitizer + UndefinedBehaviorSanitizer, the unit, stress and Redis bridge tests under
-# ThreadSanitizer, and bounded libFuzzer runs built with clang.
+# ThreadSanitizer, the suite again in an optimised (Release) build, and a clang build that runs
+# the unit, stress and Redis bridge tests and bounded libFuzzer runs. The presets build with
+# HERALD_WERROR=ON: every warning of either compiler fails the check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh cmake g++ make pkg-config catch2 libfmt-dev \
@@ -14,7 +16,7 @@ if command -v ccache >/dev/null; then
     export CMAKE_CXX_COMPILER_LAUNCHER=ccache
 fi
 started=$(date +%s)
-for preset in dev asan-ubsan tsan fuzz; do
+for preset in dev asan-ubsan tsan release-tests fuzz; do
     echo "== herald: ${preset} =="
     cmake --workflow --preset "$preset"
 done

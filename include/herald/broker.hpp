@@ -14,6 +14,7 @@
 #include <herald/pattern.hpp>
 #include <herald/publisher.hpp>
 #include <herald/queue.hpp>
+#include <herald/scope.hpp>
 #include <herald/stats.hpp>
 #include <herald/subscribe_options.hpp>
 #include <herald/subscription.hpp>
@@ -413,6 +414,18 @@ public:
         return Publisher<T>(impl_, impl_->pin(topic.name(), detail::type_key<T>));
     }
 
+    // ---- scopes --------------------------------------------------------------------------
+
+    /// A view of this broker under `prefix` (any bytes): channels, patterns and introspection
+    /// through it are relative to the prefix (see `Scope` and docs/scopes.md). Typed topics are
+    /// not prefixed. Cheap: a pointer and a copy of the prefix.
+    /// **Thread-safety:** any thread, also from handlers.
+    /// **Lifetime:** the scope refers to this broker and must not be used after it is
+    /// destroyed; subscriptions made through it may outlive both.
+    [[nodiscard]] Scope<Payload, Policy> scope(std::string_view prefix) {
+        return Scope<Payload, Policy>(*this, prefix);
+    }
+
     // ---- introspection (Redis PUBSUB) -----------------------------------------------------
 
     /// Channels with at least one exact subscriber, sorted. Like `PUBSUB CHANNELS` without a
@@ -451,6 +464,13 @@ public:
     /// Number of distinct patterns with at least one subscriber, like `PUBSUB NUMPAT`.
     /// **Thread-safety:** any thread, also from handlers; takes the writer lock briefly.
     std::size_t numpat() const { return impl_->numpat(); }
+
+    /// The distinct patterns with at least one subscriber (the ones `numpat` counts), sorted
+    /// by grammar, then text, then separator. Redis has no such command; herald offers it so
+    /// that a `Scope` can count and list the patterns under its prefix.
+    /// **Thread-safety:** any thread, also from handlers; takes the writer lock briefly.
+    /// **Lifetime:** the patterns are copies, valid after their subscriptions are gone.
+    std::vector<Pattern> patterns() const { return impl_->patterns(); }
 
     /// Broker-wide counters.
     /// **Thread-safety:** any thread, also from handlers; takes the writer lock briefly and

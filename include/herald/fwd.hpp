@@ -24,7 +24,9 @@ class Envelope; // mailbox.hpp
 template <class T>
 class Mailbox; // mailbox.hpp
 template <class T, class Policy = thread_safe>
-class Publisher;                           // publisher.hpp
+class Publisher; // publisher.hpp
+template <class Payload = std::string, class Policy = thread_safe>
+class Scope;                               // scope.hpp
 struct QueueOptions;                       // queue.hpp
 class Executor;                            // executor.hpp
 class ManualExecutor;                      // executor.hpp

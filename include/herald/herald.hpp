@@ -13,6 +13,7 @@
 #include <herald/pattern.hpp>
 #include <herald/publisher.hpp>
 #include <herald/queue.hpp>
+#include <herald/scope.hpp>
 #include <herald/stats.hpp>
 #include <herald/subscribe_options.hpp>
 #include <herald/subscription.hpp>

@@ -453,6 +453,23 @@ inline bool mqtt_match(std::string_view filter, std::string_view topic) {
     return detail::mqtt_match_valid(filter, topic);
 }
 
+/// `text` with every Redis glob metacharacter (`*`, `?`, `[`, `]`, `\\`) escaped by a `\\`, so
+/// that the glob `glob_escape(text)` matches exactly `text` and `glob_escape(p) + "*"` every
+/// subject starting with `p` and at least one more byte.
+/// **Thread-safety:** pure function.
+/// **Lifetime:** returns a new string; `text` need only live for the call.
+inline std::string glob_escape(std::string_view text) {
+    std::string out;
+    out.reserve(text.size() + 4);
+    for (const char ch : text) {
+        if (ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '\\') {
+            out += '\\';
+        }
+        out += ch;
+    }
+    return out;
+}
+
 class Pattern;
 Pattern nats_pattern(std::string_view text, char separator = '.');
 Pattern mqtt_pattern(std::string_view text);

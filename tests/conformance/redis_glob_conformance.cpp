@@ -37,10 +37,16 @@ struct Reply {
     std::vector<Reply> items;
 };
 
+// Built by appending to one string: `"literal" + std::string&&` inserts at the front, which
+// GCC 12 at -O3 reports as an overlapping memcpy (-Wrestrict, a known false positive).
 std::string command(const std::vector<std::string>& args) {
-    std::string out = "*" + std::to_string(args.size()) + "\r\n";
+    std::string out = "*";
+    out += std::to_string(args.size());
+    out += "\r\n";
     for (const std::string& a : args) {
-        out += "$" + std::to_string(a.size()) + "\r\n";
+        out += '$';
+        out += std::to_string(a.size());
+        out += "\r\n";
         out += a;
         out += "\r\n";
     }
@@ -223,6 +229,13 @@ Batch family_batch(Random& rng, std::size_t patterns, std::size_t subjects) {
     return b;
 }
 
+// `first` followed by `rest`, built by appending (see `command` for why not `"b" + rest`).
+std::string prefixed(char first, std::string_view rest) {
+    std::string out(1, first);
+    out += rest;
+    return out;
+}
+
 // Stars nested around Redis's limit of 1000 nested expansions, and classic backtracking traps.
 Batch nesting_batch(Random& rng) {
     Batch b;
@@ -235,7 +248,7 @@ Batch nesting_batch(Random& rng) {
         add_unique(b.patterns, seen, repeat("?*", k));
         add_unique(b.patterns, seen, repeat("*[a]", k));
         add_unique(b.patterns, seen, repeat("*\\a", k));
-        add_unique(b.patterns, seen, "b" + repeat("*a", k));
+        add_unique(b.patterns, seen, prefixed('b', repeat("*a", k)));
     }
     add_unique(b.patterns, seen, repeat("a*", 20) + "b");
     add_unique(b.patterns, seen, repeat("*a", 30) + "b");
@@ -248,7 +261,7 @@ Batch nesting_batch(Random& rng) {
     for (const std::size_t n :
          {0u, 1u, 40u, 997u, 998u, 999u, 1000u, 1001u, 1002u, 1003u, 1500u, 2000u, 3003u}) {
         b.subjects.push_back(repeat("a", n));
-        b.subjects.push_back("b" + repeat("a", n));
+        b.subjects.push_back(prefixed('b', repeat("a", n)));
         b.subjects.push_back(repeat("a", n) + "b");
     }
     return b;

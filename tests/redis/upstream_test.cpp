@@ -9,14 +9,14 @@
 #include <string>
 #include <vector>
 
-using herald::detail::redis::escape_glob;
+using herald::glob_escape;
 using herald::detail::redis::superset_glob;
 
 TEST_CASE("redis upstream: a prefix is escaped so that the glob matches it literally") {
-    CHECK(escape_glob("app[1]:") == "app\\[1\\]:");
-    CHECK(escape_glob("a*b?c\\d]") == "a\\*b\\?c\\\\d\\]");
-    CHECK(herald::glob_match(escape_glob("app[1]:") + "*", "app[1]:x"));
-    CHECK(!herald::glob_match(escape_glob("app[1]:") + "*", "app1:x"));
+    CHECK(glob_escape("app[1]:") == "app\\[1\\]:");
+    CHECK(glob_escape("a*b?c\\d]") == "a\\*b\\?c\\\\d\\]");
+    CHECK(herald::glob_match(glob_escape("app[1]:") + "*", "app[1]:x"));
+    CHECK(!herald::glob_match(glob_escape("app[1]:") + "*", "app1:x"));
 }
 
 TEST_CASE("redis upstream: token patterns become a superset glob with literals escaped") {

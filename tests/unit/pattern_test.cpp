@@ -375,7 +375,11 @@ TEST_CASE("glob: a pattern needing more than 1000 nested stars does not match, l
 
 TEST_CASE("glob: a star after the whole channel was consumed does not count towards the limit") {
     // Once the channel is used up, trailing stars are skipped without nesting.
-    CHECK(glob_match("a" + repeat("*", 3000), "a"));
+    // Appended, not "a" + repeat(...): GCC 12 at -O3 reports that as an overlapping memcpy
+    // (-Wrestrict, a known false positive).
+    std::string pattern = "a";
+    pattern += repeat("*", 3000);
+    CHECK(glob_match(pattern, "a"));
     CHECK(glob_match(repeat("?*", 1000), repeat("a", 1000)));
 }
 

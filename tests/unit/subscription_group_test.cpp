@@ -61,3 +61,28 @@ TEMPLATE_TEST_CASE("subscription_group: a group takes handles by += and add and 
     CHECK(broker.publish("room:1", "hi") == 0);
     CHECK(broker.numpat() == 0);
 }
+
+TEST_CASE("subscription_group: one name's subscriptions end alone; the others stay",
+          "[subscription]") {
+    SafeBroker broker;
+    herald::SubscriptionGroup session;
+    session.add("updates", broker.subscribe("updates", [](const std::string&) {}))
+        .add("updates", broker.psubscribe("upd*", [](const std::string&) {}))
+        .add("chat", broker.subscribe("chat", [](const std::string&) {}));
+    session += broker.subscribe("unnamed", [](const std::string&) {});
+    CHECK(session.size() == 4);
+    CHECK(session.count("updates") == 2);
+    CHECK(session.contains("chat"));
+    CHECK_FALSE(session.contains("nothing"));
+    CHECK(session.unsubscribe("updates") == 2);
+    CHECK(session.count("updates") == 0);
+    CHECK(session.size() == 2);
+    CHECK(broker.publish("updates", "m") == 0);
+    CHECK(broker.publish("chat", "m") == 1);
+    CHECK(session.unsubscribe("updates") == 0);
+    CHECK(session.unsubscribe("") == 1);
+    CHECK(broker.publish("unnamed", "m") == 0);
+    session.unsubscribe_all();
+    CHECK(broker.publish("chat", "m") == 0);
+    CHECK(session.empty());
+}

@@ -172,6 +172,7 @@ public:
     }
     std::size_t numsub(std::string_view name) const { return registry_.numsub(name); }
     std::size_t numpat() const { return registry_.numpat(); }
+    std::vector<Pattern> patterns() const { return registry_.patterns(); }
     std::uint64_t pattern_evaluations() const { return registry_.pattern_evaluations(); }
 
     BrokerStats stats() const {

@@ -272,6 +272,27 @@ public:
         return patterns_.size();
     }
 
+    std::vector<Pattern> patterns() const {
+        std::vector<Pattern> out;
+        {
+            std::lock_guard lock(mutex_);
+            out.reserve(pattern_entries_.size());
+            for (const PatternEntry* entry : pattern_entries_) {
+                out.push_back(entry->pattern);
+            }
+        }
+        std::sort(out.begin(), out.end(), [](const Pattern& a, const Pattern& b) {
+            if (a.kind() != b.kind()) {
+                return a.kind() < b.kind();
+            }
+            if (a.text() != b.text()) {
+                return a.text() < b.text();
+            }
+            return a.separator() < b.separator();
+        });
+        return out;
+    }
+
     std::uint64_t pattern_evaluations() const {
         std::shared_lock lock(patterns_mutex_);
         return patterns_.evaluations();

@@ -79,7 +79,7 @@ using StringSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
 /// A distributed pattern.
 struct PatternSelector {
     Pattern pattern;
-    std::string upstream;    // escape_glob(prefix) + superset_glob(pattern)
+    std::string upstream;    // glob_escape(prefix) + superset_glob(pattern)
     const CodecEntry* codec; // decodes what its subscriptions take
     bool refilter;           // a token pattern: the upstream glob may match more
 };
@@ -226,8 +226,11 @@ public:
         for (const std::string& c : distribution.channels_) {
             exact_.insert(c);
         }
-        const std::string escaped_prefix = escape_glob(options_.prefix);
-        for (const auto& [pattern, type] : distribution.patterns_) {
+        const std::string escaped_prefix = glob_escape(options_.prefix);
+        // Not a structured binding: clang 14 cannot capture one in the lambda below.
+        for (const auto& entry : distribution.patterns_) {
+            const Pattern& pattern = entry.first;
+            const auto* type = entry.second;
             const bool duplicate = std::any_of(selectors_.begin(), selectors_.end(),
                                                [&](const auto& s) { return s.pattern == pattern; });
             if (duplicate) {

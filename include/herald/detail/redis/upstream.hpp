@@ -12,19 +12,6 @@
 HERALD_NAMESPACE_BEGIN
 namespace detail::redis {
 
-/// `text` as a glob that matches exactly `text`: `* ? [ ] \` get a backslash.
-inline std::string escape_glob(std::string_view text) {
-    std::string out;
-    out.reserve(text.size() + 4);
-    for (const char ch : text) {
-        if (ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '\\') {
-            out += '\\';
-        }
-        out += ch;
-    }
-    return out;
-}
-
 /// A Redis glob matching every channel `pattern` matches (and, for token patterns, possibly
 /// more): globs as written; NATS `*` and `>` and MQTT `+` become `*`; MQTT `#` becomes `*`
 /// placed so that it also matches its parent level ("a/#" matches "a"); literal parts are
@@ -56,13 +43,13 @@ inline std::string superset_glob(const Pattern& pattern) {
         if ((nats && (token == "*" || token == ">")) || (!nats && token == "+")) {
             out += '*';
         } else {
-            out += escape_glob(token);
+            out += glob_escape(token);
         }
         if (last) {
             break;
         }
         before_separator = out.size();
-        out += escape_glob(std::string_view(&separator, 1));
+        out += glob_escape(std::string_view(&separator, 1));
         start = end + 1;
         first = false;
     }
