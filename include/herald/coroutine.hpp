@@ -54,8 +54,8 @@ inline QueueWait::Clock::time_point deadline_after(std::chrono::nanoseconds time
 /// The common part of both awaitables: a parked wait resumed through a herald executor.
 class CoroutineWait : public QueueWait {
 protected:
-    CoroutineWait(QueuedCore* queue, Clock::time_point deadline, const Executor& on) noexcept
-        : QueueWait(queue, deadline), on_(&on) {}
+    CoroutineWait(QueuedCore* queue, Clock::time_point deadline, const Executor& on)
+        : QueueWait(queue, deadline), on_(on) {}
     ~CoroutineWait() = default;
 
     bool suspend(std::coroutine_handle<> h) {
@@ -66,11 +66,14 @@ protected:
 private:
     void schedule() noexcept final {
         // A task of one pointer: std::function keeps it without allocating.
-        on_->submit([this] { attempt(); });
+        on_.submit([this] { attempt(); });
     }
     void complete() noexcept final { handle_.resume(); }
 
-    const Executor* on_;
+    // A copy, not a reference: the awaitable outlives the expression that named the
+    // executor whenever the caller's coroutine took it by reference from a temporary of
+    // its own caller (a reference parameter dangles after the first suspension).
+    Executor on_;
     std::coroutine_handle<> handle_;
 };
 
@@ -80,9 +83,9 @@ private:
 /// optional once the subscription has ended and nothing is left, or on timeout (`next_for`).
 /// **Thread-safety:** one coroutine awaits it, once; other threads and coroutines may receive
 /// from the same mailbox meanwhile (each message goes to one receiver).
-/// **Lifetime:** lives in the awaiting coroutine's frame for the `co_await` expression (the
-/// executor given to `next` too, even a temporary). The mailbox must outlive the wait, and a
-/// coroutine suspended in it must not be destroyed: end the subscription and let it resume.
+/// **Lifetime:** lives in the awaiting coroutine's frame for the `co_await` expression and
+/// keeps its own copy of the executor given to `next`. The mailbox must outlive the wait, and
+/// a coroutine suspended in it must not be destroyed: end the subscription and let it resume.
 template <class T>
 class [[nodiscard("co_await it")]] NextMessage : detail::CoroutineWait {
 public:
@@ -108,11 +111,15 @@ public:
     }
     /// Parks the coroutine; false if a message arrived meanwhile (it goes on at once).
     /// **Thread-safety:** the awaiting coroutine's thread; producers may publish meanwhile.
-    bool await_suspend(std::coroutine_handle<> h) { return suspend(h); }
+    bool await_suspend(std::coroutine_handle<> h) {
+        return suspend(h);
+    }
     /// The message, or empty (ended, timed out).
     /// **Thread-safety:** the thread the coroutine resumed on.
     /// **Lifetime:** the envelope owns its message.
-    std::optional<Envelope<T>> await_resume() { return std::move(result_); }
+    std::optional<Envelope<T>> await_resume() {
+        return std::move(result_);
+    }
 
 private:
     template <class U>
@@ -120,7 +127,7 @@ private:
     template <class U>
     friend NextMessage<U> next_for(Mailbox<U>&, std::chrono::nanoseconds, const Executor&);
 
-    NextMessage(Mailbox<T>& mailbox, Clock::time_point deadline, const Executor& on)
+    NextMessage(Mailbox<T> & mailbox, Clock::time_point deadline, const Executor& on)
         : CoroutineWait(detail::HandleAccess::queue(mailbox), deadline, on), mailbox_(&mailbox),
           queue_(detail::HandleAccess::queue(mailbox)) {}
 
@@ -155,19 +162,25 @@ public:
     /// True when no suspension is needed: messages were queued (the handler ran on them) or
     /// the subscription ended.
     /// **Thread-safety:** the awaiting coroutine's thread.
-    bool await_ready() { return take() || !queue_->is_active(); }
+    bool await_ready() {
+        return take() || !queue_->is_active();
+    }
     /// Parks the coroutine; false if a message arrived meanwhile (it goes on at once).
     /// **Thread-safety:** the awaiting coroutine's thread.
-    bool await_suspend(std::coroutine_handle<> h) { return suspend(h); }
+    bool await_suspend(std::coroutine_handle<> h) {
+        return suspend(h);
+    }
     /// How many messages the handler ran on; 0 when ended or timed out.
     /// **Thread-safety:** the thread the coroutine resumed on.
-    std::size_t await_resume() const noexcept { return ran_; }
+    std::size_t await_resume() const noexcept {
+        return ran_;
+    }
 
 private:
     friend NextRun next(Subscription&, const Executor&);
     friend NextRun next_for(Subscription&, std::chrono::nanoseconds, const Executor&);
 
-    NextRun(detail::QueuedCore& queue, Clock::time_point deadline, const Executor& on)
+    NextRun(detail::QueuedCore & queue, Clock::time_point deadline, const Executor& on)
         : CoroutineWait(&queue, deadline, on), queue_(&queue) {}
 
     bool take() override {
@@ -187,8 +200,10 @@ private:
 /// **Thread-safety:** any coroutine on any thread, concurrently with other receivers on the
 /// mailbox; `on.submit` is called from the publishing (or unsubscribing) thread and must not
 /// throw (it would terminate).
-/// **Lifetime:** `mailbox` and `on` must outlive the `co_await` (a temporary executor in the
-/// same full expression does).
+/// **Lifetime:** `mailbox` must outlive the `co_await`; `on` is copied into the awaitable, so
+/// it may be a temporary. A coroutine that takes an `Executor` from its caller should take it
+/// by value: a reference parameter bound to the caller's temporary dangles once the coroutine
+/// has suspended.
 template <class T>
 NextMessage<T> next(Mailbox<T>& mailbox, const Executor& on) {
     detail::check_resume_executor(on);
@@ -201,8 +216,7 @@ NextMessage<T> next(Mailbox<T>& mailbox, const Executor& on) {
 /// **Thread-safety:** as `next`; `on.submit` may also be called from the timer thread.
 /// **Lifetime:** as `next`.
 template <class T>
-NextMessage<T> next_for(Mailbox<T>& mailbox, std::chrono::nanoseconds timeout,
-                        const Executor& on) {
+NextMessage<T> next_for(Mailbox<T>& mailbox, std::chrono::nanoseconds timeout, const Executor& on) {
     detail::check_resume_executor(on);
     return NextMessage<T>(mailbox, detail::deadline_after(timeout), on);
 }
@@ -213,8 +227,8 @@ NextMessage<T> next_for(Mailbox<T>& mailbox, std::chrono::nanoseconds timeout,
 /// the subscription has ended. Throws `std::invalid_argument` for another kind of
 /// subscription or executor.
 /// **Thread-safety:** as `next(mailbox, on)`; the handler never runs concurrently with itself.
-/// **Lifetime:** `subscription` and `on` must outlive the `co_await`; what the handler throws
-/// is reported as `poll()` reports it, never thrown from here.
+/// **Lifetime:** `subscription` must outlive the `co_await` (`on` is copied); what the handler
+/// throws is reported as `poll()` reports it, never thrown from here.
 inline NextRun next(Subscription& subscription, const Executor& on) {
     detail::check_resume_executor(on);
     return NextRun(detail::HandleAccess::polled_queue(subscription),

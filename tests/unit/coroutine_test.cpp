@@ -16,6 +16,7 @@
 #include <deque>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -38,6 +39,10 @@ struct Eager {
     };
 };
 
+// The coroutines below take their executor by value: the tests pass `manual.executor()`, a
+// temporary of the calling statement, and a coroutine's reference parameter bound to it would
+// dangle once the coroutine has suspended and that statement has ended.
+
 herald::queued polled_queue(std::size_t capacity) {
     herald::queued q;
     q.capacity = capacity;
@@ -45,7 +50,7 @@ herald::queued polled_queue(std::size_t capacity) {
     return q;
 }
 
-Eager receive_one(herald::Mailbox<std::string>& mailbox, const herald::Executor& on,
+Eager receive_one(herald::Mailbox<std::string>& mailbox, herald::Executor on,
                   std::optional<std::string>& out, std::thread::id& resumed_on,
                   std::atomic<bool>& done) {
     auto m = co_await herald::next(mailbox, on);
@@ -57,7 +62,7 @@ Eager receive_one(herald::Mailbox<std::string>& mailbox, const herald::Executor&
 }
 
 Eager receive_one_for(herald::Mailbox<std::string>& mailbox, std::chrono::nanoseconds timeout,
-                      const herald::Executor& on, std::optional<std::string>& out,
+                      herald::Executor on, std::optional<std::string>& out,
                       std::atomic<bool>& done) {
     auto m = co_await herald::next_for(mailbox, timeout, on);
     if (m) {
@@ -66,8 +71,8 @@ Eager receive_one_for(herald::Mailbox<std::string>& mailbox, std::chrono::nanose
     done.store(true);
 }
 
-Eager receive_all(herald::Mailbox<int>& mailbox, const herald::Executor& on,
-                  std::vector<int>& out, std::atomic<bool>& done) {
+Eager receive_all(herald::Mailbox<int>& mailbox, herald::Executor on, std::vector<int>& out,
+                  std::atomic<bool>& done) {
     while (auto m = co_await herald::next(mailbox, on)) {
         out.push_back(m->payload);
     }
@@ -184,8 +189,7 @@ TEST_CASE("coroutine: a suspended receiver resumes on its executor, not in publi
     CHECK(resumed_on == std::this_thread::get_id());
 }
 
-TEST_CASE("coroutine: a loop receives every message in order until unsubscribe",
-          "[coroutine]") {
+TEST_CASE("coroutine: a loop receives every message in order until unsubscribe", "[coroutine]") {
     herald::Broker broker;
     herald::ManualExecutor manual;
     const herald::Topic<int> numbers("numbers");
@@ -205,6 +209,39 @@ TEST_CASE("coroutine: a loop receives every message in order until unsubscribe",
     mailbox.unsubscribe();
     CHECK(manual.run_all() == 1);
     CHECK(done.load());
+}
+
+namespace {
+
+// Names the awaitable and destroys the executor it was given before awaiting it: the wait
+// must have kept its own copy (it once kept a pointer, used after the executor was gone).
+Eager receive_after_executor_gone(herald::Mailbox<std::string>& mailbox,
+                                  herald::ManualExecutor& manual, std::optional<std::string>& out,
+                                  std::atomic<bool>& done) {
+    auto on = std::make_unique<herald::Executor>(manual.executor());
+    auto&& wait = herald::next(mailbox, *on);
+    on.reset();
+    auto m = co_await wait;
+    if (m) {
+        out = m->payload;
+    }
+    done.store(true);
+}
+
+} // namespace
+
+TEST_CASE("coroutine: a wait keeps its own copy of the executor it was given", "[coroutine]") {
+    herald::Broker broker;
+    herald::ManualExecutor manual;
+    auto mailbox = broker.subscribe("inbox", polled_queue(8));
+    std::optional<std::string> got;
+    std::atomic<bool> done{false};
+    receive_after_executor_gone(mailbox, manual, got, done);
+    CHECK_FALSE(done.load());
+    broker.publish("inbox", "still resumed");
+    CHECK(manual.run_all() == 1);
+    CHECK(done.load());
+    CHECK(got == "still resumed");
 }
 
 TEST_CASE("coroutine: next_for yields nothing after the timeout", "[coroutine]") {
@@ -227,8 +264,7 @@ TEST_CASE("coroutine: next_for yields nothing after the timeout", "[coroutine]")
     CHECK(mailbox.try_receive()->payload == "after");
 }
 
-TEST_CASE("coroutine: next_for yields the message that comes before the timeout",
-          "[coroutine]") {
+TEST_CASE("coroutine: next_for yields the message that comes before the timeout", "[coroutine]") {
     herald::Broker broker;
     herald::ManualExecutor manual;
     auto mailbox = broker.subscribe("inbox", polled_queue(8));
@@ -239,6 +275,30 @@ TEST_CASE("coroutine: next_for yields the message that comes before the timeout"
     CHECK(manual.run_all() == 1);
     CHECK(done.load());
     CHECK(got == "in time");
+}
+
+TEST_CASE("coroutine: a timed wait that ends early leaves the timer nothing stale to read",
+          "[coroutine]") {
+    herald::Broker broker;
+    herald::ManualExecutor manual;
+    auto mailbox = broker.subscribe("inbox", polled_queue(8));
+    std::optional<std::string> got;
+    std::atomic<bool> done{false};
+    // The timer thread goes to sleep until this long deadline...
+    receive_one_for(mailbox, 1h, manual.executor(), got, done);
+    std::this_thread::sleep_for(10ms);
+    // ...which is cancelled while it sleeps (the wait completes early)...
+    broker.publish("inbox", "early");
+    CHECK(manual.run_all() == 1);
+    CHECK(got == "early");
+    // ...and a shorter deadline wakes it: it must not read the cancelled one again.
+    done.store(false);
+    got.reset();
+    receive_one_for(mailbox, 1ms, manual.executor(), got, done);
+    REQUIRE(wait_for_task(manual));
+    manual.run_all();
+    CHECK(done.load());
+    CHECK_FALSE(got.has_value());
 }
 
 TEST_CASE("coroutine: unsubscribe resumes a waiting receiver with nothing", "[coroutine]") {
@@ -257,8 +317,7 @@ TEST_CASE("coroutine: unsubscribe resumes a waiting receiver with nothing", "[co
     CHECK_FALSE(got.has_value());
 }
 
-TEST_CASE("coroutine: broker shutdown resumes a waiting receiver with nothing",
-          "[coroutine]") {
+TEST_CASE("coroutine: broker shutdown resumes a waiting receiver with nothing", "[coroutine]") {
     herald::ManualExecutor manual;
     herald::Broker broker;
     auto mailbox = broker.subscribe("inbox", polled_queue(8));
@@ -272,8 +331,7 @@ TEST_CASE("coroutine: broker shutdown resumes a waiting receiver with nothing",
     CHECK_FALSE(got.has_value());
 }
 
-TEST_CASE("coroutine: after a draining shutdown what was queued is still received",
-          "[coroutine]") {
+TEST_CASE("coroutine: after a draining shutdown what was queued is still received", "[coroutine]") {
     herald::ManualExecutor manual;
     herald::Broker broker;
     auto mailbox = broker.subscribe("inbox", polled_queue(8));
@@ -292,8 +350,7 @@ TEST_CASE("coroutine: after a draining shutdown what was queued is still receive
     CHECK_FALSE(got.has_value());
 }
 
-TEST_CASE("coroutine: a disconnect overflow resumes the receiver with nothing",
-          "[coroutine]") {
+TEST_CASE("coroutine: a disconnect overflow resumes the receiver with nothing", "[coroutine]") {
     herald::Broker broker;
     herald::ManualExecutor manual;
     herald::queued q = polled_queue(1);
@@ -323,8 +380,7 @@ TEST_CASE("coroutine: an empty mailbox yields nothing at once", "[coroutine]") {
     CHECK_FALSE(got.has_value());
 }
 
-TEST_CASE("coroutine: the worker and polled executors are refused for resuming",
-          "[coroutine]") {
+TEST_CASE("coroutine: the worker and polled executors are refused for resuming", "[coroutine]") {
     herald::Broker broker;
     auto mailbox = broker.subscribe("inbox", polled_queue(8));
     CHECK_THROWS_AS((void)herald::next(mailbox, herald::Executor{}), std::invalid_argument);
@@ -337,7 +393,7 @@ TEST_CASE("coroutine: the worker and polled executors are refused for resuming",
 
 namespace {
 
-Eager run_polled(herald::Subscription& sub, const herald::Executor& on, std::size_t& total,
+Eager run_polled(herald::Subscription& sub, herald::Executor on, std::size_t& total,
                  std::atomic<bool>& done) {
     while (const std::size_t n = co_await herald::next(sub, on)) {
         total += n;
@@ -346,7 +402,7 @@ Eager run_polled(herald::Subscription& sub, const herald::Executor& on, std::siz
 }
 
 Eager run_polled_for(herald::Subscription& sub, std::chrono::nanoseconds timeout,
-                     const herald::Executor& on, std::size_t& ran, std::atomic<bool>& done) {
+                     herald::Executor on, std::size_t& ran, std::atomic<bool>& done) {
     ran = co_await herald::next_for(sub, timeout, on);
     done.store(true);
 }
@@ -392,7 +448,8 @@ TEST_CASE("coroutine: next_for on a polled subscription yields 0 after the timeo
           "[coroutine]") {
     herald::Broker broker;
     herald::ManualExecutor manual;
-    auto sub = broker.subscribe("jobs", [](const std::string&) {}, polled_queue(8));
+    auto sub = broker.subscribe(
+        "jobs", [](const std::string&) {}, polled_queue(8));
     std::size_t ran = 99;
     std::atomic<bool> done{false};
     run_polled_for(sub, 5ms, manual.executor(), ran, done);
@@ -404,8 +461,8 @@ TEST_CASE("coroutine: next_for on a polled subscription yields 0 after the timeo
 
 namespace {
 
-Eager count_until_end(herald::Mailbox<int>& mailbox, const herald::Executor& on,
-                      std::uint64_t& received, std::atomic<bool>& done) {
+Eager count_until_end(herald::Mailbox<int>& mailbox, herald::Executor on, std::uint64_t& received,
+                      std::atomic<bool>& done) {
     // `while (auto m = co_await ...)`, not `while (co_await ...)`: GCC 12 resumed a
     // finished frame with the result left a temporary of the condition (seen in this test).
     while (auto m = co_await herald::next(mailbox, on)) {
@@ -414,7 +471,7 @@ Eager count_until_end(herald::Mailbox<int>& mailbox, const herald::Executor& on,
     done.store(true);
 }
 
-Eager count_with_timeouts(herald::Mailbox<int>& mailbox, const herald::Executor& on,
+Eager count_with_timeouts(herald::Mailbox<int>& mailbox, herald::Executor on,
                           std::uint64_t& received, std::uint64_t& timeouts,
                           std::atomic<bool>& done) {
     for (;;) {

@@ -95,7 +95,8 @@ protected:
             WaitTimer::instance().add(*this);
         }
         for (;;) {
-            if (queue_->park(*this, [this] { return timed_out_.load(std::memory_order_seq_cst); })) {
+            if (queue_->park(*this,
+                             [this] { return timed_out_.load(std::memory_order_seq_cst); })) {
                 return true;
             }
             if (settled()) {
@@ -177,8 +178,10 @@ void WaitTimer::run() {
             continue;
         }
         const auto now = Clock::now();
-        if (entries_.begin()->first > now) {
-            cv_.wait_until(lock, entries_.begin()->first);
+        if (const Clock::time_point earliest = entries_.begin()->first; earliest > now) {
+            // A copy: while this thread waits, the entry may be cancelled and its node freed,
+            // and wait_until reads the deadline again after every wake-up.
+            cv_.wait_until(lock, earliest);
             continue;
         }
         // Claimed under the mutex, so a cancel (under it too) never races with a claim: once
