@@ -21,6 +21,7 @@
 #include <herald/subscription.hpp>
 #include <herald/version.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <coroutine>
 #include <cstddef>
@@ -243,6 +244,151 @@ inline NextRun next_for(Subscription& subscription, std::chrono::nanoseconds tim
     detail::check_resume_executor(on);
     return NextRun(detail::HandleAccess::polled_queue(subscription),
                    detail::deadline_after(timeout), on);
+}
+
+namespace detail {
+
+/// The retries of a coroutine publisher's deferred pushes: driven by the timer with a backoff
+/// (a full `block` queue does not announce room, as a blocked publisher thread finds out by
+/// sleeping between tries too), each retry run on the coroutine's executor.
+class DeferredPublish : public TimedWaiter {
+protected:
+    explicit DeferredPublish(const Executor& on) : TimedWaiter(Clock::time_point::max()), on_(on) {}
+    ~DeferredPublish() {
+        // Only reached with entries left if the coroutine was destroyed while suspended
+        // (not allowed) or the publish threw: give the references back.
+        for (const DeferredPushes::Entry& e : pushes_.entries) {
+            e.node->release();
+            e.queue->release();
+        }
+    }
+
+    /// Retries every deferred push once; true when none is left.
+    bool retry_all() {
+        const auto now = Clock::now();
+        auto& entries = pushes_.entries;
+        for (std::size_t i = 0; i < entries.size();) {
+            bool dropped = false;
+            if (entries[i].queue->retry_deferred(entries[i], now >= entries[i].deadline, dropped)) {
+                if (dropped) {
+                    ++dropped_;
+                }
+                entries[i].queue->release();
+                entries[i] = entries.back();
+                entries.pop_back();
+            } else {
+                ++i;
+            }
+        }
+        return entries.empty();
+    }
+
+    /// Arms the timer for the next retry: soon at first, then less often, never past the
+    /// earliest block_timeout.
+    void arm() {
+        backoff_ = backoff_ == std::chrono::microseconds::zero()
+                       ? first_backoff
+                       : std::min(backoff_ * 2, std::chrono::microseconds(max_backoff));
+        Clock::time_point earliest = Clock::time_point::max();
+        for (const DeferredPushes::Entry& e : pushes_.entries) {
+            earliest = std::min(earliest, e.deadline);
+        }
+        deadline_ = std::min(earliest, Clock::now() + backoff_);
+        timed_out_.store(false, std::memory_order_relaxed);
+        claim.store(QueueWaiter::armed, std::memory_order_seq_cst);
+        WaitTimer::instance().add(*this);
+    }
+
+    /// The timer claimed this wait: retry on the coroutine's executor.
+    void woken() noexcept final {
+        on_.submit([this] {
+            if (retry_all()) {
+                handle_.resume();
+            } else {
+                arm();
+            }
+        });
+    }
+
+    static constexpr std::chrono::microseconds first_backoff{20};
+    static constexpr std::chrono::microseconds max_backoff{1000};
+
+    Executor on_;
+    DeferredPushes pushes_;
+    std::coroutine_handle<> handle_;
+    std::chrono::microseconds backoff_{0};
+    std::size_t dropped_ = 0;
+};
+
+} // namespace detail
+
+/// What `co_await herald::publish_suspending(on, publish)` waits with; yields the number of
+/// deliveries, as `publish` returns it, less the messages that a full `block` queue dropped in
+/// the end (its `block_timeout` passed, or its subscription ended).
+/// **Thread-safety:** one coroutine awaits it, once.
+/// **Lifetime:** lives in the awaiting coroutine's frame and keeps its own copy of `on`; a
+/// coroutine suspended in it must not be destroyed (the message waits with it).
+template <class Publish>
+class [[nodiscard("co_await it")]] PublishSuspending : detail::DeferredPublish {
+public:
+    /// Not copyable or movable: a suspended publish is referred to by the timer.
+    PublishSuspending(const PublishSuspending&) = delete;
+    /// Not assignable: a suspended publish is referred to by the timer.
+    PublishSuspending& operator=(const PublishSuspending&) = delete;
+
+    /// Publishes; true (no suspension) unless a `block` queue was full.
+    /// **Thread-safety:** the awaiting coroutine's thread.
+    bool await_ready() {
+        struct Restore {
+            detail::DeferredPushes* previous;
+            ~Restore() { detail::deferring_now() = previous; }
+        } restore{std::exchange(detail::deferring_now(), &pushes_)};
+        count_ = publish_();
+        return pushes_.entries.empty();
+    }
+    /// Suspends until every full `block` queue took its message or dropped it.
+    /// **Thread-safety:** the awaiting coroutine's thread.
+    void await_suspend(std::coroutine_handle<> h) {
+        handle_ = h;
+        arm();
+    }
+    /// The deliveries made.
+    /// **Thread-safety:** the thread the coroutine resumed on.
+    std::size_t await_resume() const noexcept {
+        return count_ > dropped_ ? count_ - dropped_ : 0; // nested drops (see below)
+    }
+
+private:
+    template <class P>
+    friend PublishSuspending<P> publish_suspending(const Executor&, P);
+
+    PublishSuspending(const Executor& on, Publish publish)
+        : DeferredPublish(on), publish_(std::move(publish)) {}
+
+    Publish publish_;
+    std::size_t count_ = 0;
+};
+
+/// Publishes from a coroutine without blocking its thread on a full `block` queue:
+/// `co_await herald::publish_suspending(on, [&] { return broker.publish(topic, value); })`.
+/// `publish` is called at once on this thread (any publish of a broker, a publisher handle or
+/// a scope). Where a `block` queue is full, the message is not waited for there: the
+/// coroutine suspends and the message is pushed when the queue has room (retried from
+/// herald's timer thread, with a backoff from 20 µs to 1 ms, on `on`), or dropped and counted
+/// as `timed_out` after the queue's `block_timeout`. Every other subscriber has its message
+/// when `publish` returns, as usual. Yields the deliveries made. Throws
+/// `std::invalid_argument` if `on` is not a user executor.
+/// **Thread-safety:** any coroutine. An inline handler that publishes from inside `publish`
+/// (same thread) has its messages for full `block` queues wait with this coroutine too, and
+/// their drops are taken off the count (never below 0). `on.submit` is called from the
+/// timer thread and must not throw.
+/// **Lifetime:** `publish` is kept in the awaitable until it has been called; `on` is copied.
+/// Ordering: this coroutine's next publish comes after `co_await` returns, so its messages keep
+/// their order in every queue.
+template <class Publish>
+PublishSuspending<Publish> publish_suspending(const Executor& on, Publish publish) {
+    detail::check_resume_executor(on);
+    return PublishSuspending<Publish>(on, std::move(publish));
 }
 
 HERALD_NAMESPACE_END

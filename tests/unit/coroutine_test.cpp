@@ -581,3 +581,151 @@ TEST_CASE("coroutine: publishes racing the suspension lose no message", "[corout
     CHECK(got + mailbox.stats().dropped == 2u * per_thread);
     CHECK(got == mailbox.stats().delivered);
 }
+
+namespace {
+
+herald::queued block_queue(std::size_t capacity, std::chrono::nanoseconds timeout) {
+    herald::queued q = polled_queue(capacity);
+    q.overflow = herald::Overflow::block;
+    q.block_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+    return q;
+}
+
+Eager publish_one(herald::Broker<>& broker, std::string text, herald::Executor on,
+                  std::size_t& count, std::atomic<bool>& done) {
+    count = co_await herald::publish_suspending(
+        on, [&broker, &text] { return broker.publish("jobs", text); });
+    done.store(true);
+}
+
+// Runs the executor's tasks until `done` (retries come from the timer thread).
+bool run_until(herald::ManualExecutor& manual, const std::atomic<bool>& done) {
+    const auto until = std::chrono::steady_clock::now() + 10s;
+    while (!done.load()) {
+        if (std::chrono::steady_clock::now() > until) {
+            return false;
+        }
+        if (!manual.run_one()) {
+            std::this_thread::sleep_for(100us);
+        }
+    }
+    return true;
+}
+
+} // namespace
+
+TEST_CASE("coroutine: a publisher on a block queue with room does not suspend", "[coroutine]") {
+    herald::Broker broker;
+    herald::ManualExecutor manual;
+    auto mailbox = broker.subscribe("jobs", block_queue(4, 10s));
+    std::size_t count = 99;
+    std::atomic<bool> done{false};
+    publish_one(broker, "a", manual.executor(), count, done);
+    CHECK(done.load());
+    CHECK(count == 1);
+    CHECK(mailbox.try_receive()->payload == "a");
+}
+
+TEST_CASE("coroutine: a publisher on a full block queue suspends instead of blocking its thread",
+          "[coroutine]") {
+    herald::Broker broker;
+    herald::ManualExecutor manual;
+    auto full = broker.subscribe("jobs", block_queue(1, 10s));
+    std::vector<std::string> inline_seen;
+    auto other = broker.subscribe("jobs", [&](const std::string& s) { inline_seen.push_back(s); });
+    broker.publish("jobs", "first"); // fills the block queue
+    std::size_t count = 0;
+    std::atomic<bool> done{false};
+    publish_one(broker, "second", manual.executor(), count, done);
+    // The call returned with the coroutine suspended: this thread was not blocked, and the
+    // other subscriber already has the message.
+    CHECK_FALSE(done.load());
+    CHECK(inline_seen == std::vector<std::string>{"first", "second"});
+    CHECK(full.size() == 1);
+    CHECK(full.try_receive()->payload == "first"); // room: the next retry pushes
+    REQUIRE(run_until(manual, done));
+    CHECK(count == 2);
+    CHECK(full.try_receive()->payload == "second");
+    CHECK(full.stats().drops.timed_out == 0);
+}
+
+TEST_CASE("coroutine: a suspended publisher drops its message after the block timeout",
+          "[coroutine]") {
+    herald::Broker broker;
+    herald::ManualExecutor manual;
+    auto full = broker.subscribe("jobs", block_queue(1, 5ms));
+    broker.publish("jobs", "first");
+    std::size_t count = 99;
+    std::atomic<bool> done{false};
+    publish_one(broker, "late", manual.executor(), count, done);
+    CHECK_FALSE(done.load());
+    REQUIRE(run_until(manual, done));
+    CHECK(count == 0);
+    CHECK(full.stats().drops.timed_out == 1);
+    CHECK(full.stats().dropped == 1);
+    CHECK(full.try_receive()->payload == "first");
+    CHECK_FALSE(full.try_receive().has_value());
+}
+
+TEST_CASE("coroutine: unsubscribe ends a suspended publisher's wait, its message counted",
+          "[coroutine]") {
+    herald::Broker broker;
+    herald::ManualExecutor manual;
+    auto full = broker.subscribe("jobs", block_queue(1, 10s));
+    broker.publish("jobs", "first");
+    std::size_t count = 99;
+    std::atomic<bool> done{false};
+    publish_one(broker, "never", manual.executor(), count, done);
+    CHECK_FALSE(done.load());
+    full.unsubscribe();
+    REQUIRE(run_until(manual, done));
+    CHECK(count == 0);
+    CHECK(broker.stats().dropped >= 2); // the queued one and the one that waited
+}
+
+namespace {
+
+Eager publish_many(herald::Broker<>& broker, int n, herald::Executor on, std::size_t& total,
+                   std::atomic<bool>& done) {
+    for (int i = 0; i < n; ++i) {
+        const std::size_t c = co_await herald::publish_suspending(
+            on, [&broker, i] { return broker.publish("jobs", std::to_string(i)); });
+        total += c;
+    }
+    done.store(true);
+}
+
+} // namespace
+
+TEST_CASE("coroutine: a suspending publisher's messages arrive complete and in order",
+          "[coroutine][threads]") {
+    herald::Broker broker;
+    ThreadExecutor publisher_loop;
+    auto full = broker.subscribe("jobs", block_queue(4, 10s));
+    constexpr int count = 2000;
+    std::size_t total = 0;
+    std::atomic<bool> done{false};
+    publisher_loop.execute(
+        [&] { publish_many(broker, count, herald::Executor::of(publisher_loop), total, done); });
+    std::vector<int> got;
+    while (got.size() < static_cast<std::size_t>(count)) {
+        auto m = full.receive_for(10s);
+        REQUIRE(m.has_value());
+        got.push_back(std::stoi(m->payload));
+    }
+    REQUIRE(eventually(done));
+    std::atomic<bool> read{false};
+    std::size_t seen_total = 0;
+    publisher_loop.execute([&] {
+        seen_total = total;
+        read.store(true);
+    });
+    REQUIRE(eventually(read));
+    CHECK(seen_total == static_cast<std::size_t>(count));
+    bool in_order = true;
+    for (int i = 0; i < count; ++i) {
+        in_order = in_order && got[static_cast<std::size_t>(i)] == i;
+    }
+    CHECK(in_order);
+    CHECK(full.stats().dropped == 0);
+}

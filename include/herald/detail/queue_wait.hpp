@@ -1,6 +1,7 @@
 #pragma once
 // One wait of a receiver that has no thread to block (a coroutine, an asio operation) on a
-// polled queue, and the timer that ends timed waits.
+// polled queue, and the timer that ends timed waits (and paces the retries of a coroutine
+// publisher on a full `block` queue, coroutine.hpp's DeferredPublish).
 //
 // A wait is parked on the queue (QueuedCore::park) until it is claimed: by a producer that
 // pushed a message, by the end of the subscription, or by the timer. The claimer calls
@@ -22,7 +23,7 @@
 HERALD_NAMESPACE_BEGIN
 namespace detail {
 
-class QueueWait;
+class TimedWaiter;
 
 /// The process's one timer thread for timed waits, started by the first one. It only claims
 /// expired waits and schedules their retry; no receiver runs on it (unless its executor runs
@@ -30,7 +31,7 @@ class QueueWait;
 class WaitTimer {
 public:
     using Clock = std::chrono::steady_clock;
-    using Entries = std::multimap<Clock::time_point, QueueWait*>;
+    using Entries = std::multimap<Clock::time_point, TimedWaiter*>;
 
     static WaitTimer& instance() {
         static WaitTimer timer;
@@ -51,8 +52,8 @@ public:
         }
     }
 
-    inline void add(QueueWait& w);
-    inline void cancel(QueueWait& w);
+    inline void add(TimedWaiter& w);
+    inline void cancel(TimedWaiter& w);
 
 private:
     WaitTimer() = default;
@@ -65,15 +66,35 @@ private:
     std::thread thread_;
 };
 
-/// A parked receive. Subclasses say how a message is taken, where the retry runs and how the
-/// receiver is resumed; this class does the parking, the re-checks and the timeout.
-class QueueWait : public QueueWaiter {
+/// A waiter the timer can claim at its deadline: the timer sets `timed_out_` and, if it wins
+/// the claim, calls `woken()`.
+class TimedWaiter : public QueueWaiter {
 public:
     using Clock = std::chrono::steady_clock;
 
+protected:
+    explicit TimedWaiter(Clock::time_point deadline) noexcept : deadline_(deadline) {}
+    ~TimedWaiter() = default;
+
+    bool has_deadline() const noexcept { return deadline_ != Clock::time_point::max(); }
+
+    Clock::time_point deadline_;
+    std::atomic<bool> timed_out_{false};
+
+private:
+    friend class WaitTimer;
+
+    WaitTimer::Entries::iterator timer_entry_{}; // under the timer's mutex
+    bool timer_armed_ = false;                   // under the timer's mutex
+};
+
+/// A parked receive. Subclasses say how a message is taken, where the retry runs and how the
+/// receiver is resumed; this class does the parking, the re-checks and the timeout.
+class QueueWait : public TimedWaiter {
+public:
     /// `queue` may be null for a receiver that never parks (an empty mailbox).
     QueueWait(QueuedCore* queue, Clock::time_point deadline) noexcept
-        : queue_(queue), deadline_(deadline) {}
+        : TimedWaiter(deadline), queue_(queue) {}
 
 protected:
     ~QueueWait() = default;
@@ -84,8 +105,6 @@ protected:
     virtual void schedule() noexcept = 0;
     /// Resumes the receiver with what `take` stored (or nothing); `*this` may end here.
     virtual void complete() noexcept = 0;
-
-    bool has_deadline() const noexcept { return deadline_ != Clock::time_point::max(); }
 
     /// First wait, after a failed immediate try: true if parked (the caller must not touch
     /// `*this` any more), false if it completed here without parking (call `complete()` or
@@ -123,8 +142,6 @@ protected:
     }
 
 private:
-    friend class WaitTimer;
-
     void woken() noexcept final { schedule(); }
 
     bool settled() {
@@ -145,13 +162,9 @@ private:
     }
 
     QueuedCore* queue_;
-    Clock::time_point deadline_;
-    std::atomic<bool> timed_out_{false};
-    WaitTimer::Entries::iterator timer_entry_{}; // under the timer's mutex
-    bool timer_armed_ = false;                   // under the timer's mutex
 };
 
-void WaitTimer::add(QueueWait& w) {
+void WaitTimer::add(TimedWaiter& w) {
     std::lock_guard lock(mutex_);
     w.timer_entry_ = entries_.emplace(w.deadline_, &w);
     w.timer_armed_ = true;
@@ -162,7 +175,7 @@ void WaitTimer::add(QueueWait& w) {
     }
 }
 
-void WaitTimer::cancel(QueueWait& w) {
+void WaitTimer::cancel(TimedWaiter& w) {
     std::lock_guard lock(mutex_);
     if (w.timer_armed_) {
         entries_.erase(w.timer_entry_);
@@ -188,7 +201,7 @@ void WaitTimer::run() {
         // unlocked, the losers are never touched again; the winners are this thread's.
         QueueWaiter* chain = nullptr;
         while (!entries_.empty() && entries_.begin()->first <= now) {
-            QueueWait* w = entries_.begin()->second;
+            TimedWaiter* w = entries_.begin()->second;
             entries_.erase(entries_.begin());
             w->timer_armed_ = false;
             w->timed_out_.store(true, std::memory_order_seq_cst);

@@ -32,6 +32,7 @@
 #include <string_view>
 #include <thread>
 #include <utility>
+#include <vector>
 
 HERALD_NAMESPACE_BEGIN
 namespace detail {
@@ -40,6 +41,27 @@ namespace detail {
 /// never waits for a queue only it could drain).
 inline const void*& consuming_now() noexcept {
     thread_local const void* current = nullptr;
+    return current;
+}
+
+struct QueuedCore;
+
+/// What a coroutine publisher (coroutine.hpp's `publish_suspending`) collects while it
+/// publishes: each `block` queue it found full, with the message it could not push yet. The
+/// entry holds a reference on the queue and on the message node.
+struct DeferredPushes {
+    struct Entry {
+        QueuedCore* queue;
+        std::uint64_t sequence;
+        MessageNode* node;
+        std::chrono::steady_clock::time_point deadline; // now + the queue's block_timeout
+    };
+    std::vector<Entry> entries;
+};
+
+/// The deferral of the publish running on this thread, if it is a coroutine's.
+inline DeferredPushes*& deferring_now() noexcept {
+    thread_local DeferredPushes* current = nullptr;
     return current;
 }
 
@@ -140,6 +162,16 @@ struct QueuedCore : SubscriptionCore {
             break;
         }
         case Overflow::block:
+            if (DeferredPushes* d = deferring_now(); d != nullptr && consuming_now() != this) {
+                if (ring->try_push(item)) {
+                    break;
+                }
+                // A coroutine publisher: the message waits with it, not in this thread.
+                d->entries.push_back({this, item.sequence, item.node,
+                                      std::chrono::steady_clock::now() + options.block_timeout});
+                add_ref();
+                return DeliveryOutcome::received; // the awaitable corrects its count later
+            }
             accepted = push_blocking(item);
             if (!accepted) {
                 drops_timed_out.fetch_add(1, std::memory_order_relaxed);
@@ -190,6 +222,39 @@ struct QueuedCore : SubscriptionCore {
                 std::this_thread::sleep_for(std::chrono::microseconds(20));
             }
         }
+        return true;
+    }
+
+    /// One retry of a deferred push (`DeferredPushes`): pushed (true), or still full (false,
+    /// nothing changed). On the end of the subscription or once `expired`, the message is
+    /// dropped (counted) and `dropped` set; true then too.
+    bool retry_deferred(const DeferredPushes::Entry& e, bool expired, bool& dropped) {
+        QueueEntry item{e.node, e.sequence};
+        if (!is_active()) {
+            dropped = true;
+            item.node->release();
+            // It never reached the queue; as one taken off it after the end, the broker
+            // counts it if this subscription's drops are already in its total.
+            if (std::shared_ptr<SubscriptionHost> holder = host.lock()) {
+                holder->discarded_after_end(*this);
+            } else {
+                drops_discarded.fetch_add(1, std::memory_order_relaxed);
+            }
+            return true;
+        }
+        if (ring->try_push(item)) {
+            dropped = false;
+            wake_consumer();
+            return true;
+        }
+        if (!expired) {
+            return false;
+        }
+        dropped = true;
+        item.node->release();
+        drops_timed_out.fetch_add(1, std::memory_order_relaxed);
+        note_high_water(options.capacity);
+        slow_consumer(item.node->channel());
         return true;
     }
 
