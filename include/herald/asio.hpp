@@ -45,8 +45,8 @@ HERALD_NAMESPACE_BEGIN
 /// outlive every subscription and wait given the returned value, and must run the tasks
 /// (a task not run leaks its queue's reference).
 template <class AsioExecutor>
-requires(!std::is_same_v<std::remove_cvref_t<AsioExecutor>, asio::io_context>)
-Executor asio_executor(AsioExecutor executor) {
+requires(!std::is_same_v<std::remove_cvref_t<AsioExecutor>, asio::io_context>) Executor
+    asio_executor(AsioExecutor executor) {
     return Executor([executor = std::move(executor)](Executor::Task task) {
         asio::post(executor, std::move(task));
     });
@@ -149,11 +149,11 @@ struct InitiateReceive {
 /// **Lifetime:** `mailbox` must outlive the operation; `executor`'s context must run until it
 /// completes (it is work on it).
 template <class T, class IoExecutor, class Token>
-requires asio::execution::is_executor<IoExecutor>::value
-auto async_receive(Mailbox<T>& mailbox, const IoExecutor& executor, Token&& token) {
+requires asio::execution::is_executor<IoExecutor>::value auto
+async_receive(Mailbox<T>& mailbox, const IoExecutor& executor, Token&& token) {
     return asio::async_initiate<Token, void(std::optional<Envelope<T>>)>(
-        detail::InitiateReceive<T, IoExecutor>{&mailbox, detail::QueueWait::Clock::time_point::max(),
-                                               executor},
+        detail::InitiateReceive<T, IoExecutor>{
+            &mailbox, detail::QueueWait::Clock::time_point::max(), executor},
         token);
 }
 
@@ -172,12 +172,11 @@ auto async_receive(Mailbox<T>& mailbox, Token&& token) {
 /// **Thread-safety:** any thread, concurrently with other receivers on the mailbox.
 /// **Lifetime:** as `async_receive`.
 template <class T, class IoExecutor, class Token>
-requires asio::execution::is_executor<IoExecutor>::value
-auto async_receive_for(Mailbox<T>& mailbox, std::chrono::nanoseconds timeout,
-                       const IoExecutor& executor, Token&& token) {
+requires asio::execution::is_executor<IoExecutor>::value auto
+async_receive_for(Mailbox<T>& mailbox, std::chrono::nanoseconds timeout, const IoExecutor& executor,
+                  Token&& token) {
     return asio::async_initiate<Token, void(std::optional<Envelope<T>>)>(
-        detail::InitiateReceive<T, IoExecutor>{&mailbox, detail::deadline_after(timeout),
-                                               executor},
+        detail::InitiateReceive<T, IoExecutor>{&mailbox, detail::deadline_after(timeout), executor},
         token);
 }
 
@@ -187,8 +186,7 @@ auto async_receive_for(Mailbox<T>& mailbox, std::chrono::nanoseconds timeout,
 /// **Lifetime:** as `async_receive`.
 template <class T, class Token>
 auto async_receive_for(Mailbox<T>& mailbox, std::chrono::nanoseconds timeout, Token&& token) {
-    return async_receive_for(mailbox, timeout, asio::system_executor(),
-                             std::forward<Token>(token));
+    return async_receive_for(mailbox, timeout, asio::system_executor(), std::forward<Token>(token));
 }
 
 HERALD_NAMESPACE_END

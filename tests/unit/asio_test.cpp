@@ -49,6 +49,10 @@ TEST_CASE("asio: a queued handler runs on an io_context through asio_executor", 
     CHECK(ran_on == std::this_thread::get_id());
 }
 
+// asio's awaitable needs its ASIO_HAS_CO_AWAIT: asio 1.22 enables it for GCC, not for clang
+// with libstdc++'s <coroutine> (it looks for <experimental/coroutine>). The callback tests
+// below exercise the same operation there.
+#if defined(ASIO_HAS_CO_AWAIT)
 TEST_CASE("asio: async_receive with use_awaitable resumes the coroutine on its executor",
           "[asio]") {
     asio::io_context io;
@@ -81,6 +85,7 @@ TEST_CASE("asio: async_receive with use_awaitable resumes the coroutine on its e
     CHECK(ended);
     CHECK(resumed_on == std::this_thread::get_id());
 }
+#endif // ASIO_HAS_CO_AWAIT
 
 TEST_CASE("asio: async_receive completes a callback on the given executor, never inline",
           "[asio]") {
@@ -103,6 +108,7 @@ TEST_CASE("asio: async_receive completes a callback on the given executor, never
     CHECK(got == "ready");
 }
 
+#if defined(ASIO_HAS_CO_AWAIT) // see above
 TEST_CASE("asio: async_receive_for completes empty after the timeout", "[asio]") {
     asio::io_context io;
     herald::Broker broker;
@@ -142,3 +148,4 @@ TEST_CASE("asio: broker shutdown completes a pending receive with nothing", "[as
     CHECK(done.load());
     CHECK(empty);
 }
+#endif // ASIO_HAS_CO_AWAIT

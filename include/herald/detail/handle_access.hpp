@@ -33,8 +33,7 @@ struct HandleAccess {
     /// The queue of a polled subscription with a handler; throws `std::invalid_argument`
     /// for any other handle (what `poll()` would run nothing on).
     static QueuedCore& polled_queue(Subscription& subscription) {
-        QueuedCore* q =
-            subscription.core_ != nullptr ? queued_part(*subscription.core_) : nullptr;
+        QueuedCore* q = subscription.core_ != nullptr ? queued_part(*subscription.core_) : nullptr;
         if (q == nullptr || !q->options.executor.is_polled() || q->ops->invoke == nullptr) {
             throw std::invalid_argument("herald: next(subscription, ...) needs a queued "
                                         "subscription with a handler on Executor::polled()");
