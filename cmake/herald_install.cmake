@@ -63,14 +63,16 @@ install(FILES
 
 # ---- optional components ------------------------------------------------------------------
 # herald_add_package_component(<name> TARGET <target> DEPENDENCY <package> <version>
-#                              [DEPENDENCY_TARGET <imported target>])
+#                              [DEPENDENCY_TARGET <imported target>] [FIND_MODULE <file>])
 # Exports <target> (EXPORT_NAME already set, e.g. herald::fmt) in its own export set and
 # writes herald-<name>-component.cmake, which heraldConfig.cmake includes when the consumer
 # asks for the component: it finds <package> (at least <version>) unless
 # DEPENDENCY_TARGET (default <package>::<package>) already exists. A missing dependency makes
-# only that component not found. The target must be defined before this file is included.
+# only that component not found. FIND_MODULE (Find<package>.cmake, for a dependency that
+# ships no CMake package, like asio) is installed next to the component file and used to find
+# the dependency. The target must be defined before this file is included.
 function(herald_add_package_component name)
-    cmake_parse_arguments(PARSE_ARGV 1 arg "" "TARGET;DEPENDENCY_TARGET" "DEPENDENCY")
+    cmake_parse_arguments(PARSE_ARGV 1 arg "" "TARGET;DEPENDENCY_TARGET;FIND_MODULE" "DEPENDENCY")
     list(GET arg_DEPENDENCY 0 dependency)
     list(GET arg_DEPENDENCY 1 dependency_version)
     set(dependency_target "${dependency}::${dependency}")
@@ -85,11 +87,22 @@ function(herald_add_package_component name)
     export(EXPORT herald-${name}-targets
         NAMESPACE herald::
         FILE "${PROJECT_BINARY_DIR}/herald-${name}-targets.cmake")
+    set(module_path_push "")
+    set(module_path_pop "")
+    if(arg_FIND_MODULE)
+        get_filename_component(find_module_name "${arg_FIND_MODULE}" NAME)
+        configure_file("${arg_FIND_MODULE}" "${PROJECT_BINARY_DIR}/${find_module_name}" COPYONLY)
+        install(FILES "${arg_FIND_MODULE}" DESTINATION "${HERALD_INSTALL_CMAKEDIR}")
+        set(module_path_push "list(PREPEND CMAKE_MODULE_PATH \"\${CMAKE_CURRENT_LIST_DIR}\")")
+        set(module_path_pop "list(REMOVE_AT CMAKE_MODULE_PATH 0)")
+    endif()
     file(CONFIGURE OUTPUT "${PROJECT_BINARY_DIR}/herald-${name}-component.cmake"
         @ONLY CONTENT [=[
 # herald component '@name@' (included by heraldConfig.cmake when it is asked for).
 if(NOT TARGET @dependency_target@)
+    @module_path_push@
     find_package(@dependency@ @dependency_version@ QUIET)
+    @module_path_pop@
 endif()
 if(NOT TARGET @dependency_target@)
     set(herald_@name@_FOUND FALSE)
@@ -117,6 +130,17 @@ if(TARGET herald_fmt)
 endif()
 
 herald_redis_install_components() # cmake/herald_redis.cmake
+if(TARGET herald_asio)
+    # As for fmt: an asio::asio of a parent project cannot be referred to from a package.
+    get_target_property(herald_asio_imported asio::asio IMPORTED)
+    if(herald_asio_imported)
+        herald_add_package_component(asio TARGET herald_asio DEPENDENCY asio 1.18
+            FIND_MODULE "${CMAKE_CURRENT_LIST_DIR}/Findasio.cmake")
+    else()
+        message(STATUS "herald: asio::asio is not an imported target; "
+                       "herald::asio is not exported as a package component")
+    endif()
+endif()
 
 # ---- pkg-config ---------------------------------------------------------------------------
 # Relocatable: the prefix is found from the .pc file's own location when the directories are

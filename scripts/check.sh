@@ -11,9 +11,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh cmake g++ make pkg-config catch2 libfmt-dev \
     redis-server redis-tools nats-server libmosquitto-dev libhiredis-dev nlohmann-json3-dev \
-    clang libclang-rt-14-dev ccache
+    libasio-dev clang libclang-rt-14-dev ccache
 if command -v ccache >/dev/null; then
     export CMAKE_CXX_COMPILER_LAUNCHER=ccache
+    # Paths relative to the checkout, and no working directory in the hash: a second clone (CI's)
+    # reuses what a first one compiled.
+    export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 fi
 started=$(date +%s)
 for preset in dev asan-ubsan tsan release-tests fuzz; do

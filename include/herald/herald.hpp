@@ -3,6 +3,7 @@
 /// The umbrella header: everything herald offers that needs only the standard library.
 
 #include <herald/broker.hpp>
+#include <herald/coroutine.hpp>
 #include <herald/errors.hpp>
 #include <herald/executor.hpp>
 #include <herald/fwd.hpp>

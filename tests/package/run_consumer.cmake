@@ -97,7 +97,7 @@ function(build_consumer name source)
         ${ARGN})
     run("build ${name}" "${CMAKE_COMMAND}" --build "${build}" --config "${CONFIG}")
     set(found_program FALSE)
-    foreach(program consumer consumer_fmt consumer_redis test_package)
+    foreach(program consumer consumer_fmt consumer_redis consumer_asio test_package)
         foreach(candidate "${build}/${program}" "${build}/${CONFIG}/${program}"
                 "${build}/${program}.exe" "${build}/${CONFIG}/${program}.exe")
             if(EXISTS "${candidate}" AND NOT IS_DIRECTORY "${candidate}")
@@ -200,13 +200,14 @@ endfunction()
 set(install_allowed
     "include/herald/[a-z0-9_]+\\.hpp"
     "include/herald/detail/[a-z0-9_]+\\.hpp"
-        "include/herald/detail/redis/[a-z0-9_]+\\.hpp"
+    "include/herald/detail/redis/[a-z0-9_]+\\.hpp"
     "share/cmake/herald/heraldConfig\\.cmake"
     "share/cmake/herald/heraldConfigVersion\\.cmake"
     "share/cmake/herald/heraldTargets\\.cmake"
     "share/cmake/herald/heraldTargets-[a-z]*\\.cmake"
     "share/cmake/herald/herald-[a-z0-9_]+-component\\.cmake"
     "share/cmake/herald/herald-[a-z0-9_]+-targets(-[a-z]*)?\\.cmake"
+    "share/cmake/herald/Findasio\\.cmake"
     "share/pkgconfig/herald\\.pc"
     "share/doc/herald/LICENSE")
 set(install_required
@@ -230,6 +231,9 @@ if(MODE STREQUAL "install")
     endif()
     if(HERALD_HAS_REDIS AND NOT EXISTS "${prefix}/share/cmake/herald/herald-redis-component.cmake")
         message(FATAL_ERROR "[${MODE}] herald::redis exists but its component was not installed")
+endif()
+    if(HERALD_HAS_ASIO AND NOT EXISTS "${prefix}/share/cmake/herald/herald-asio-component.cmake")
+        message(FATAL_ERROR "[${MODE}] herald::asio exists but its component was not installed")
     endif()
 
 elseif(MODE STREQUAL "find_package")
@@ -239,6 +243,9 @@ elseif(MODE STREQUAL "find_package")
     endif()
     if(HERALD_HAS_REDIS)
         list(APPEND components redis redis_json)
+    endif()
+    if(HERALD_HAS_ASIO)
+        list(APPEND components asio)
     endif()
     # Commas: a list would be split into separate arguments on its way to the configure.
     string(REPLACE ";" "," components "${components}")
@@ -291,6 +298,9 @@ elseif(MODE STREQUAL "build_tree")
     endif()
     if(HERALD_HAS_REDIS)
         list(APPEND components redis redis_json)
+    endif()
+    if(HERALD_HAS_ASIO)
+        list(APPEND components asio)
     endif()
     # Commas: a list would be split into separate arguments on its way to the configure.
     string(REPLACE ";" "," components "${components}")
@@ -406,7 +416,7 @@ elseif(MODE STREQUAL "vcpkg_port")
         ALLOWED
         "include/herald/[a-z0-9_]+\\.hpp"
         "include/herald/detail/[a-z0-9_]+\\.hpp"
-        "include/herald/detail/redis/[a-z0-9_]+\\.hpp"
+    "include/herald/detail/redis/[a-z0-9_]+\\.hpp"
         "share/herald/[A-Za-z0-9_-]+\\.cmake"
         "share/herald/copyright"
         "share/herald/usage"
@@ -419,6 +429,9 @@ elseif(MODE STREQUAL "vcpkg_port")
     endif()
     if(HERALD_HAS_REDIS)
         list(APPEND components redis redis_json)
+    endif()
+    if(HERALD_HAS_ASIO)
+        list(APPEND components asio)
     endif()
     # Commas: a list would be split into separate arguments on its way to the configure.
     string(REPLACE ";" "," components "${components}")
@@ -469,7 +482,7 @@ elseif(MODE STREQUAL "conan_recipe")
         ALLOWED
         "include/herald/[a-z0-9_]+\\.hpp"
         "include/herald/detail/[a-z0-9_]+\\.hpp"
-        "include/herald/detail/redis/[a-z0-9_]+\\.hpp"
+    "include/herald/detail/redis/[a-z0-9_]+\\.hpp"
         "licenses/LICENSE")
 
     # What CMakeDeps makes of package_info(): herald-config.cmake with herald::herald (include

@@ -250,10 +250,16 @@ public:
         if constexpr (concurrent) {
             wait_for_grace_period(domain_);
         }
-        settle_queues(mode);
+        std::vector<QueuedCore*> queues = settle_queues(mode);
         // No dispatch can run any more: gather everything, then destroy it outside the lock
         // (handlers' destructors may call back into this broker).
         std::vector<RetireList::Entry> garbage = registry_.orphan_all();
+        for (QueuedCore* q : queues) {
+            // Parked receivers (coroutines) are claimed here, outside the writer lock: their
+            // retry may run inline on an executor and call back into this broker.
+            q->wake_waiters();
+            q->release();
+        }
         {
             std::lock_guard lock(setup_mutex_);
             if (pool_) {
@@ -340,7 +346,8 @@ private:
     /// Shutdown, queued part: no publish can enqueue any more; take every queue's consumer
     /// turn for good and deliver (drain) or drop (discard) what is left. Mailboxes keep
     /// their messages under `drain` for their receivers.
-    void settle_queues(ShutdownMode mode) noexcept {
+    /// Returns the queues, each with a reference the caller releases.
+    std::vector<QueuedCore*> settle_queues(ShutdownMode mode) noexcept {
         std::vector<QueuedCore*> queues = registry_.queued_subscriptions();
         for (QueuedCore* q : queues) {
             if (consuming_now() != q) { // not from inside its own handler
@@ -352,9 +359,7 @@ private:
                 }
             }
         }
-        for (QueuedCore* q : queues) {
-            q->release();
-        }
+        return queues;
     }
 
     BrokerOptions options_;

@@ -8,6 +8,7 @@
 #include <herald/subscription.hpp>
 #include <herald/version.hpp>
 
+#include <stdexcept>
 #include <utility>
 
 HERALD_NAMESPACE_BEGIN
@@ -21,6 +22,23 @@ struct HandleAccess {
     template <class T>
     static Mailbox<T> mailbox(Subscription subscription, QueuedCore* core) noexcept {
         return Mailbox<T>(std::move(subscription), core);
+    }
+
+    /// The queue a mailbox receives from; null for an empty mailbox.
+    template <class T>
+    static QueuedCore* queue(Mailbox<T>& mailbox) noexcept {
+        return mailbox.core_;
+    }
+
+    /// The queue of a polled subscription with a handler; throws `std::invalid_argument`
+    /// for any other handle (what `poll()` would run nothing on).
+    static QueuedCore& polled_queue(Subscription& subscription) {
+        QueuedCore* q = subscription.core_ != nullptr ? queued_part(*subscription.core_) : nullptr;
+        if (q == nullptr || !q->options.executor.is_polled() || q->ops->invoke == nullptr) {
+            throw std::invalid_argument("herald: next(subscription, ...) needs a queued "
+                                        "subscription with a handler on Executor::polled()");
+        }
+        return *q;
     }
 };
 

@@ -32,6 +32,7 @@
 #include <string_view>
 #include <thread>
 #include <utility>
+#include <vector>
 
 HERALD_NAMESPACE_BEGIN
 namespace detail {
@@ -42,6 +43,53 @@ inline const void*& consuming_now() noexcept {
     thread_local const void* current = nullptr;
     return current;
 }
+
+struct QueuedCore;
+
+/// What a coroutine publisher (coroutine.hpp's `publish_suspending`) collects while it
+/// publishes: each `block` queue it found full, with the message it could not push yet. The
+/// entry holds a reference on the queue and on the message node.
+struct DeferredPushes {
+    struct Entry {
+        QueuedCore* queue;
+        std::uint64_t sequence;
+        MessageNode* node;
+        std::chrono::steady_clock::time_point deadline; // now + the queue's block_timeout
+    };
+    std::vector<Entry> entries;
+};
+
+/// The deferral of the publish running on this thread, if it is a coroutine's.
+inline DeferredPushes*& deferring_now() noexcept {
+    thread_local DeferredPushes* current = nullptr;
+    return current;
+}
+
+/// A receiver waiting without a thread: a coroutine or an asynchronous operation parked on a
+/// polled queue (coroutine.hpp). Linked into the queue's waiter list under `wait_mutex` and
+/// counted in `waiters`, so a producer pays nothing more than today's check when nobody waits.
+/// Whoever moves `claim` from `armed` to `claimed` (a producer, the end of the subscription,
+/// a timer, or the waiter itself) owns it and calls `woken()` once; a waiter not claimed stays
+/// untouched by every thread but its owner once it is unlinked.
+struct QueueWaiter {
+    static constexpr std::uint8_t armed = 0, claimed = 1;
+    QueueWaiter() = default;
+    QueueWaiter(const QueueWaiter&) = delete;
+    QueueWaiter& operator=(const QueueWaiter&) = delete;
+
+    /// Called by the claimer, outside every herald lock: schedules the waiter's retry where
+    /// its receiver resumes. Must not throw.
+    virtual void woken() noexcept = 0;
+
+    std::atomic<std::uint8_t> claim{claimed}; // not armed until it is listed
+    bool listed = false;                      // under the queue's wait_mutex
+    QueueWaiter* prev = nullptr;              // the queue's list, under its wait_mutex
+    QueueWaiter* next = nullptr;
+    QueueWaiter* woken_next = nullptr; // the claimer's private chain
+
+protected:
+    ~QueueWaiter() = default;
+};
 
 /// The state shared by every queued subscription, whatever its payload and handler.
 struct QueuedCore : SubscriptionCore {
@@ -114,6 +162,16 @@ struct QueuedCore : SubscriptionCore {
             break;
         }
         case Overflow::block:
+            if (DeferredPushes* d = deferring_now(); d != nullptr && consuming_now() != this) {
+                if (ring->try_push(item)) {
+                    break;
+                }
+                // A coroutine publisher: the message waits with it, not in this thread.
+                d->entries.push_back({this, item.sequence, item.node,
+                                      std::chrono::steady_clock::now() + options.block_timeout});
+                add_ref();
+                return DeliveryOutcome::received; // the awaitable corrects its count later
+            }
             accepted = push_blocking(item);
             if (!accepted) {
                 drops_timed_out.fetch_add(1, std::memory_order_relaxed);
@@ -167,6 +225,39 @@ struct QueuedCore : SubscriptionCore {
         return true;
     }
 
+    /// One retry of a deferred push (`DeferredPushes`): pushed (true), or still full (false,
+    /// nothing changed). On the end of the subscription or once `expired`, the message is
+    /// dropped (counted) and `dropped` set; true then too.
+    bool retry_deferred(const DeferredPushes::Entry& e, bool expired, bool& dropped) {
+        QueueEntry item{e.node, e.sequence};
+        if (!is_active()) {
+            dropped = true;
+            item.node->release();
+            // It never reached the queue; as one taken off it after the end, the broker
+            // counts it if this subscription's drops are already in its total.
+            if (std::shared_ptr<SubscriptionHost> holder = host.lock()) {
+                holder->discarded_after_end(*this);
+            } else {
+                drops_discarded.fetch_add(1, std::memory_order_relaxed);
+            }
+            return true;
+        }
+        if (ring->try_push(item)) {
+            dropped = false;
+            wake_consumer();
+            return true;
+        }
+        if (!expired) {
+            return false;
+        }
+        dropped = true;
+        item.node->release();
+        drops_timed_out.fetch_add(1, std::memory_order_relaxed);
+        note_high_water(options.capacity);
+        slow_consumer(item.node->channel());
+        return true;
+    }
+
     void slow_consumer(std::string_view channel) noexcept {
         if (in_episode.exchange(true, std::memory_order_acq_rel)) {
             return; // edge-triggered: once per overflow episode
@@ -203,8 +294,7 @@ struct QueuedCore : SubscriptionCore {
         AsymmetricFence::light();
         if (options.executor.is_polled()) {
             if (waiters.load(std::memory_order_relaxed) != 0) {
-                std::lock_guard lock(wait_mutex);
-                wait_cv.notify_all();
+                wake_waiters();
             }
             return;
         }
@@ -456,9 +546,103 @@ struct QueuedCore : SubscriptionCore {
         waiters.fetch_sub(1, std::memory_order_relaxed);
     }
 
+    /// Wakes every receiver: threads blocked in `wait_until_ready` and parked waiters (each
+    /// claimed and woken outside the lock: its retry may run inline on a user executor).
     void wake_waiters() {
+        QueueWaiter* chain = nullptr;
+        {
+            std::lock_guard lock(wait_mutex);
+            wait_cv.notify_all();
+            chain = claim_parked_locked();
+        }
+        wake_chain(chain);
+    }
+
+    /// Only the threads blocked in `wait_until_ready`: for callers holding the broker's writer
+    /// lock, which wake the parked waiters afterwards with `wake_waiters()`.
+    void notify_blocked() {
         std::lock_guard lock(wait_mutex);
         wait_cv.notify_all();
+    }
+
+    /// Parks `w` (armed) unless the queue already has something for it, it ended, or `stop`
+    /// says the wait is over; then `w` stays unlisted, claimed by the caller, and this returns
+    /// false. True: `w` is armed and the caller must not touch it any more (its claimer will
+    /// call `woken()`, maybe on another thread, maybe already).
+    template <class Stop>
+    bool park(QueueWaiter& w, Stop&& stop) {
+        std::unique_lock lock(wait_mutex);
+        w.claim.store(QueueWaiter::armed, std::memory_order_seq_cst);
+        link_locked(w);
+        waiters.fetch_add(1, std::memory_order_seq_cst);
+        // Pairs with the light fence of wake_consumer(): either the producer sees `waiters`,
+        // or this thread sees the message it pushed (as in wait_until_ready).
+        AsymmetricFence::heavy();
+        if (size() == 0 && is_active() && !stop()) {
+            return true;
+        }
+        std::uint8_t expected = QueueWaiter::armed;
+        if (!w.claim.compare_exchange_strong(expected, QueueWaiter::claimed,
+                                             std::memory_order_seq_cst)) {
+            return true; // a timer claimed it meanwhile: its retry is on the way
+        }
+        unlink_locked(w);
+        return false;
+    }
+
+    /// Takes a claimed waiter off the list if it is still there (a timer claimed it).
+    void unpark(QueueWaiter& w) {
+        std::lock_guard lock(wait_mutex);
+        if (w.listed) {
+            unlink_locked(w);
+        }
+    }
+
+    void link_locked(QueueWaiter& w) noexcept {
+        w.prev = nullptr;
+        w.next = parked;
+        if (parked != nullptr) {
+            parked->prev = &w;
+        }
+        parked = &w;
+        w.listed = true;
+    }
+
+    void unlink_locked(QueueWaiter& w) noexcept {
+        if (w.prev != nullptr) {
+            w.prev->next = w.next;
+        } else {
+            parked = w.next;
+        }
+        if (w.next != nullptr) {
+            w.next->prev = w.prev;
+        }
+        w.listed = false;
+        waiters.fetch_sub(1, std::memory_order_relaxed);
+    }
+
+    /// Unlinks every parked waiter; returns the chain of those this call claimed.
+    QueueWaiter* claim_parked_locked() noexcept {
+        QueueWaiter* chain = nullptr;
+        while (parked != nullptr) {
+            QueueWaiter* w = parked;
+            unlink_locked(*w);
+            std::uint8_t expected = QueueWaiter::armed;
+            if (w->claim.compare_exchange_strong(expected, QueueWaiter::claimed,
+                                                 std::memory_order_seq_cst)) {
+                w->woken_next = chain;
+                chain = w;
+            }
+        }
+        return chain;
+    }
+
+    static void wake_chain(QueueWaiter* chain) noexcept {
+        while (chain != nullptr) {
+            QueueWaiter* w = chain;
+            chain = w->woken_next; // read first: woken() may end the waiter's life
+            w->woken();
+        }
     }
 
     /// Drops everything queued, counted as `discarded`.
@@ -544,6 +728,7 @@ struct QueuedCore : SubscriptionCore {
 
     std::mutex wait_mutex;
     std::condition_variable wait_cv;
+    QueueWaiter* parked = nullptr; // parked waiters (coroutines), under wait_mutex
 };
 
 /// The queued part of a subscription; null for an inline one.

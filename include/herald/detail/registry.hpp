@@ -575,7 +575,7 @@ private:
             s->add_offered(count);
             s->state.store(SubscriptionState::orphaned, std::memory_order_seq_cst);
             if (QueuedCore* q = queued_part(*s)) {
-                q->end(false); // wake receivers: the subscription ended
+                q->notify_blocked(); // parked waiters: woken by shutdown, outside this lock
                 SubscriptionStats qs;
                 q->fill_stats(qs);
                 dropped_closed_ += qs.dropped; // settled: no publish can reach it any more
