@@ -418,10 +418,10 @@ public:
 
     /// A view of this broker under `prefix` (any bytes): channels, patterns and introspection
     /// through it are relative to the prefix (see `Scope` and docs/scopes.md). Typed topics are
-    /// not prefixed. Cheap: a pointer and a copy of the prefix.
+    /// not prefixed. Cheap: a shared reference to the broker's state and a copy of the prefix.
     /// **Thread-safety:** any thread, also from handlers.
-    /// **Lifetime:** the scope refers to this broker and must not be used after it is
-    /// destroyed; subscriptions made through it may outlive both.
+    /// **Lifetime:** the scope may outlive this broker: it then behaves as a shut-down broker
+    /// (see `Scope`); subscriptions made through it may outlive both.
     [[nodiscard]] Scope<Payload, Policy> scope(std::string_view prefix) {
         return Scope<Payload, Policy>(*this, prefix);
     }

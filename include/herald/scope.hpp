@@ -3,6 +3,8 @@
 /// `herald::Scope`: a view of a broker in which every channel, pattern and introspection result
 /// is relative to a prefix (`broker.scope("dev:")`). docs/scopes.md describes it in full.
 
+#include <herald/detail/broker_impl.hpp>
+#include <herald/errors.hpp>
 #include <herald/fwd.hpp>
 #include <herald/handler.hpp>
 #include <herald/mailbox.hpp>
@@ -19,11 +21,16 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 HERALD_NAMESPACE_BEGIN
+
+namespace detail {
+struct BrokerAccess;
+} // namespace detail
 
 /// Thrown when a scope's prefix cannot be put in front of a NATS or MQTT pattern: a token
 /// pattern's prefix must be whole literal tokens, so it must end with the pattern's separator
@@ -159,10 +166,12 @@ private:
 /// **Thread-safety:** a value holding a pointer to the broker and the prefix. Const member
 /// functions may be called concurrently; each forwards to the broker, with the broker's
 /// guarantees (any thread for a thread_safe broker, including from handlers).
-/// **Lifetime:** the scope refers to its broker as a reference does and must not be used after
-/// the broker is destroyed (doing so is undefined behaviour); after `shutdown` it behaves as
-/// the broker does. Copying costs one string copy. Subscriptions and mailboxes made through a
-/// scope are ordinary handles: they may outlive the scope, and the broker.
+/// **Lifetime:** a scope may outlive its broker safely: it shares the broker's state (as a
+/// `Publisher` does), so after the broker is shut down or destroyed a scope behaves as a
+/// shut-down broker (publishes return 0, subscribes throw `broker_closed_error`, introspection
+/// finds nothing). Only `broker()` returns a plain reference, valid while the broker lives.
+/// Copying costs one reference count and one string copy. Subscriptions and mailboxes made
+/// through a scope are ordinary handles: they may outlive the scope, and the broker.
 template <class Payload, class Policy>
 class Scope {
 public:
@@ -173,23 +182,26 @@ public:
 
     /// A view of `broker` under `prefix` (any bytes; empty views the whole broker).
     /// **Thread-safety:** any thread.
-    /// **Lifetime:** `broker` must outlive every use of this scope; the prefix is copied.
-    Scope(broker_type& broker, std::string_view prefix) : broker_(&broker), prefix_(prefix) {}
+    /// **Lifetime:** the scope shares the broker's state and may outlive it (see the class);
+    /// the prefix is copied.
+    Scope(broker_type& broker, std::string_view prefix)
+        : impl_(Access::shared(broker)), broker_(&broker), prefix_(prefix) {}
 
     /// The scope under `prefix() + more`.
     /// **Thread-safety:** any thread.
-    /// **Lifetime:** the same broker, with the same contract.
+    /// **Lifetime:** shares the same broker state, with the same contract; valid after the
+    /// broker is gone too.
     [[nodiscard]] Scope scope(std::string_view more) const {
-        std::string nested = prefix_;
-        nested += more;
-        return Scope(*broker_, nested);
+        Scope nested = *this;
+        nested.prefix_ += more;
+        return nested;
     }
 
     /// The prefix, as given (nested scopes: the prefixes joined).
     /// **Lifetime:** valid while this scope lives and is not assigned to.
     const std::string& prefix() const noexcept { return prefix_; }
     /// The broker this scope views.
-    /// **Lifetime:** the broker's.
+    /// **Lifetime:** a plain reference: valid while the broker lives (unlike the scope).
     broker_type& broker() const noexcept { return *broker_; }
 
     /// The full channel name of the scope's `channel`: `prefix() + channel`.
@@ -239,7 +251,8 @@ public:
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
     subscribe(std::string_view channel, H&& handler) const {
         const detail::ScopedName name(prefix_, channel);
-        return broker_->subscribe(name.view(), wrap<Payload>(std::forward<H>(handler), {}));
+        return impl_->template subscribe<Payload>(
+            name.view(), wrap<Payload>(std::forward<H>(handler), {}), std::tuple<>{});
     }
 
     /// `broker().subscribe(prefix() + channel, handler, options)`: a queued subscription.
@@ -250,8 +263,9 @@ public:
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
     subscribe(std::string_view channel, H&& handler, QueueOptions options) const {
         const detail::ScopedName name(prefix_, channel);
-        return broker_->subscribe(name.view(), wrap<Payload>(std::forward<H>(handler), {}),
-                                  std::move(options));
+        return impl_->template subscribe_queued<Payload>(
+            name.view(), wrap<Payload>(std::forward<H>(handler), {}), std::move(options),
+            std::tuple<>{});
     }
 
     /// `broker().subscribe(prefix() + channel, options)`: a mailbox; its envelopes carry the
@@ -261,7 +275,7 @@ public:
     [[nodiscard("dropping the mailbox unsubscribes at once")]] Mailbox<Payload>
     subscribe(std::string_view channel, QueueOptions options) const {
         const detail::ScopedName name(prefix_, channel);
-        return broker_->subscribe(name.view(), std::move(options));
+        return impl_->template mailbox<Payload>(name.view(), std::move(options), std::tuple<>{});
     }
 
     /// `broker().psubscribe(pattern(p), handler)` for payload type `Payload`; an envelope
@@ -273,7 +287,8 @@ public:
     requires Handler<H, Payload>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
     psubscribe(const Pattern& p, H&& handler) const {
-        return broker_->psubscribe(pattern(p), wrap<Payload>(std::forward<H>(handler), p.text()));
+        return impl_->template psubscribe<Payload>(
+            pattern(p), wrap<Payload>(std::forward<H>(handler), p.text()), std::tuple<>{});
     }
 
     /// `broker().psubscribe<T>(pattern(p), handler)`: channels under the prefix carrying `T`.
@@ -284,8 +299,8 @@ public:
     requires Handler<H, T>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
     psubscribe(const Pattern& p, H&& handler) const {
-        return broker_->template psubscribe<T>(pattern(p),
-                                               wrap<T>(std::forward<H>(handler), p.text()));
+        return impl_->template psubscribe<T>(
+            pattern(p), wrap<T>(std::forward<H>(handler), p.text()), std::tuple<>{});
     }
 
     /// `broker().psubscribe(pattern(p), handler, options)`: a queued pattern subscription.
@@ -295,8 +310,9 @@ public:
     requires Handler<H, Payload>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
     psubscribe(const Pattern& p, H&& handler, QueueOptions options) const {
-        return broker_->psubscribe(pattern(p), wrap<Payload>(std::forward<H>(handler), p.text()),
-                                   std::move(options));
+        return impl_->template psubscribe_queued<Payload>(
+            pattern(p), wrap<Payload>(std::forward<H>(handler), p.text()), std::move(options),
+            std::tuple<>{});
     }
 
     /// `broker().psubscribe<T>(pattern(p), handler, options)`: a queued pattern subscription
@@ -307,8 +323,9 @@ public:
     requires Handler<H, T>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
     psubscribe(const Pattern& p, H&& handler, QueueOptions options) const {
-        return broker_->template psubscribe<T>(
-            pattern(p), wrap<T>(std::forward<H>(handler), p.text()), std::move(options));
+        return impl_->template psubscribe_queued<T>(pattern(p),
+                                                    wrap<T>(std::forward<H>(handler), p.text()),
+                                                    std::move(options), std::tuple<>{});
     }
 
     /// `broker().psubscribe(pattern(p), options)`: a pattern mailbox for `Payload`; its
@@ -317,7 +334,7 @@ public:
     /// **Lifetime:** dropping the mailbox unsubscribes and discards what it holds (counted).
     [[nodiscard("dropping the mailbox unsubscribes at once")]] Mailbox<Payload>
     psubscribe(const Pattern& p, QueueOptions options) const {
-        return broker_->psubscribe(pattern(p), std::move(options));
+        return impl_->template pmailbox<Payload>(pattern(p), std::move(options), std::tuple<>{});
     }
 
     /// `broker().psubscribe<T>(pattern(p), options)`: a pattern mailbox for payload type `T`.
@@ -326,7 +343,7 @@ public:
     template <class T>
     [[nodiscard("dropping the mailbox unsubscribes at once")]] Mailbox<T>
     psubscribe(const Pattern& p, QueueOptions options) const {
-        return broker_->template psubscribe<T>(pattern(p), std::move(options));
+        return impl_->template pmailbox<T>(pattern(p), std::move(options), std::tuple<>{});
     }
 
     // ---- publish -------------------------------------------------------------------------
@@ -336,8 +353,11 @@ public:
     /// **Thread-safety:** as `Broker::publish`.
     /// **Lifetime:** `payload` need only live for the call.
     std::size_t publish(std::string_view channel, const Payload& payload) const {
+        static_assert(std::is_copy_constructible_v<Payload>,
+                      "herald: this payload type cannot be copied: publish it as an rvalue "
+                      "(std::move), which queued subscribers then share");
         const detail::ScopedName name(prefix_, channel);
-        return broker_->publish(name.view(), payload);
+        return impl_->template publish<Payload>(name.view(), payload, nullptr);
     }
 
     /// `broker().publish(prefix() + channel, std::move(payload))`.
@@ -345,7 +365,7 @@ public:
     /// **Lifetime:** `payload` may be moved from (only if a queued subscription received it).
     std::size_t publish(std::string_view channel, Payload&& payload) const {
         const detail::ScopedName name(prefix_, channel);
-        return broker_->publish(name.view(), std::move(payload));
+        return impl_->template publish<Payload>(name.view(), payload, &payload);
     }
 
     /// Publishes a value convertible to `Payload` (e.g. a string literal) on
@@ -358,7 +378,8 @@ public:
         publish(std::string_view channel, U&& value)
     const {
         const detail::ScopedName name(prefix_, channel);
-        return broker_->publish(name.view(), std::forward<U>(value));
+        Payload payload(std::forward<U>(value));
+        return impl_->template publish<Payload>(name.view(), payload, &payload);
     }
 
     // ---- introspection -------------------------------------------------------------------
@@ -381,7 +402,7 @@ public:
     /// **Thread-safety:** as `Broker::numsub`.
     std::size_t numsub(std::string_view channel) const {
         const detail::ScopedName name(prefix_, channel);
-        return broker_->numsub(name.view());
+        return impl_->numsub(name.view());
     }
 
     /// Number of exact subscribers of each of the scope's channels, in the order given, named
@@ -406,7 +427,7 @@ public:
     std::vector<Pattern> patterns() const {
         std::vector<Pattern> out;
         const std::string escaped = glob_escape(prefix_);
-        for (const Pattern& p : broker_->patterns()) {
+        for (const Pattern& p : impl_->patterns()) {
             const std::string& text = p.text();
             switch (p.kind()) {
             case PatternKind::glob:
@@ -459,7 +480,7 @@ private:
 
     std::vector<std::string> relative_channels(const std::string_view* glob) const {
         std::vector<std::string> out;
-        for (std::string& name : broker_->channels()) {
+        for (std::string& name : impl_->channels(nullptr)) {
             if (name.compare(0, prefix_.size(), prefix_) != 0) {
                 continue;
             }
@@ -471,7 +492,12 @@ private:
         return out;
     }
 
-    broker_type* broker_;
+    // Dependent, so that BrokerAccess (defined after this header, in broker.hpp) is looked up
+    // where the scope is instantiated.
+    using Access = std::conditional_t<sizeof(Payload) != 0, detail::BrokerAccess, void>;
+
+    std::shared_ptr<detail::BrokerImpl<Policy>> impl_; // the broker's state: keeps calls safe
+    broker_type* broker_;                              // for broker() only
     std::string prefix_;
 };
 

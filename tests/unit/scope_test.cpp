@@ -8,6 +8,7 @@
 
 #include "test_catch.hpp"
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -260,4 +261,28 @@ TEST_CASE("scope: MQTT's rules look at the full topic: '#' takes the parent leve
     CHECK(channels == std::vector<std::string>{"dev", "$SYS/x"});
     auto plus = dev.psubscribe(herald::mqtt_pattern("+/x"), [](const std::string&) {});
     CHECK(dev.publish("$SYS/x", "dollar") == 2);
+}
+
+TEMPLATE_TEST_CASE("scope: a scope that outlives its broker behaves as a shut-down broker",
+                   "[scope][lifetime]", SafeBroker, SingleBroker) {
+    std::optional<herald::Scope<std::string, typename TestType::policy_type>> dev;
+    herald::Subscription sub;
+    {
+        TestType broker;
+        dev.emplace(broker.scope("dev:"));
+        sub = dev->subscribe("x", [](const std::string&) {});
+        CHECK(dev->publish("x", "m") == 1);
+        CHECK(dev->numsub("x") == 1);
+    }
+    CHECK(dev->publish("x", "after") == 0);
+    std::string moved = "moved";
+    CHECK(dev->publish("x", std::move(moved)) == 0);
+    CHECK_THROWS_AS(dev->subscribe("x", [](const std::string&) {}), herald::broker_closed_error);
+    CHECK_THROWS_AS(dev->psubscribe("*", [](const std::string&) {}), herald::broker_closed_error);
+    CHECK(dev->numsub("x") == 0);
+    CHECK(dev->channels().empty());
+    CHECK(dev->numpat() == 0);
+    const auto nested = dev->scope("a:");
+    CHECK(nested.publish("x", "m") == 0);
+    CHECK_FALSE(sub.active());
 }
