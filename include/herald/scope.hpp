@@ -11,6 +11,7 @@
 #include <herald/message.hpp>
 #include <herald/pattern.hpp>
 #include <herald/queue.hpp>
+#include <herald/subscribe_options.hpp>
 #include <herald/subscription.hpp>
 #include <herald/version.hpp>
 
@@ -104,6 +105,22 @@ inline std::string_view token_prefix_problem(std::string_view prefix, PatternKin
     return {};
 }
 
+// Calls `f` with `m` as seen through a scope: the channel without the prefix and the pattern
+// as the subscriber wrote it (`pattern`).
+template <class T, class F>
+decltype(auto) with_relative(const Message<T>& m, std::string_view prefix, std::string_view pattern,
+                             F& f) {
+    std::string_view channel = m.channel;
+    // Always true but for MQTT's '#', which also matches the parent level ("dev/#" receives
+    // "dev"): such a channel has no relative name and is shown whole.
+    if (channel.substr(0, prefix.size()) == prefix) {
+        channel.remove_prefix(prefix.size());
+    }
+    const Message<T> relative(m.kind, m.kind == MessageKind::pmessage ? pattern : m.pattern,
+                              channel, m.payload, m.sequence, m.published_at);
+    return std::invoke(f, relative);
+}
+
 // An envelope handler seen through a scope: the message it receives names the channel without
 // the prefix and the pattern as the subscriber wrote it.
 template <class T, class H>
@@ -112,16 +129,19 @@ struct ScopedEnvelopeHandler {
     std::string prefix;
     std::string pattern; // relative; empty for an exact subscription
 
-    void operator()(const Message<T>& m) {
-        std::string_view channel = m.channel;
-        // Always true but for MQTT's '#', which also matches the parent level ("dev/#"
-        // receives "dev"): such a channel has no relative name and is shown whole.
-        if (channel.substr(0, prefix.size()) == prefix) {
-            channel.remove_prefix(prefix.size());
-        }
-        const Message<T> relative(m.kind, m.kind == MessageKind::pmessage ? pattern : m.pattern,
-                                  channel, m.payload, m.sequence, m.published_at);
-        std::invoke(handler, relative);
+    void operator()(const Message<T>& m) { with_relative(m, prefix, pattern, handler); }
+};
+
+// A message filter (`herald::filter` taking `const Message<T>&`) seen through a scope, as an
+// envelope handler is.
+template <class T, class P>
+struct ScopedMessagePredicate {
+    P predicate;
+    std::string prefix;
+    std::string pattern; // relative; empty for an exact subscription
+
+    bool operator()(const Message<T>& m) {
+        return static_cast<bool>(with_relative(m, prefix, pattern, predicate));
     }
 };
 
@@ -246,36 +266,42 @@ public:
     /// without the prefix.
     /// **Thread-safety:** as `Broker::subscribe`.
     /// **Lifetime:** as `Broker::subscribe`: the subscription lasts as long as the handle.
-    template <class H>
+    template <class H, SubscribeOption... C>
     requires Handler<H, Payload>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
-    subscribe(std::string_view channel, H&& handler) const {
+    subscribe(std::string_view channel, H&& handler, C&&... conditions) const {
         const detail::ScopedName name(prefix_, channel);
         return impl_->template subscribe<Payload>(
-            name.view(), wrap<Payload>(std::forward<H>(handler), {}), std::tuple<>{});
+            name.view(), wrap<Payload>(std::forward<H>(handler), {}),
+            std::forward_as_tuple(
+                scoped_condition<Payload>(std::forward<C>(conditions), std::string_view{})...));
     }
 
     /// `broker().subscribe(prefix() + channel, handler, options)`: a queued subscription.
     /// **Thread-safety:** as `Broker::subscribe`.
     /// **Lifetime:** as `Broker::subscribe` with `QueueOptions`.
-    template <class H>
+    template <class H, SubscribeOption... C>
     requires Handler<H, Payload>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
-    subscribe(std::string_view channel, H&& handler, QueueOptions options) const {
+    subscribe(std::string_view channel, H&& handler, QueueOptions options,
+              C&&... conditions) const {
         const detail::ScopedName name(prefix_, channel);
         return impl_->template subscribe_queued<Payload>(
             name.view(), wrap<Payload>(std::forward<H>(handler), {}), std::move(options),
-            std::tuple<>{});
+            std::forward_as_tuple(
+                scoped_condition<Payload>(std::forward<C>(conditions), std::string_view{})...));
     }
 
     /// `broker().subscribe(prefix() + channel, options)`: a mailbox; its envelopes carry the
     /// full channel name (`relative` strips the prefix).
     /// **Thread-safety:** as `Broker::subscribe`.
     /// **Lifetime:** dropping the mailbox unsubscribes and discards what it holds (counted).
+    template <SubscribeOption... C>
     [[nodiscard("dropping the mailbox unsubscribes at once")]] Mailbox<Payload>
-    subscribe(std::string_view channel, QueueOptions options) const {
+    subscribe(std::string_view channel, QueueOptions options, C&&... conditions) const {
         const detail::ScopedName name(prefix_, channel);
-        return impl_->template mailbox<Payload>(name.view(), std::move(options), std::tuple<>{});
+        return impl_->template mailbox<Payload>(
+            name.view(), std::move(options), std::forward_as_tuple(std::forward<C>(conditions)...));
     }
 
     /// `broker().psubscribe(pattern(p), handler)` for payload type `Payload`; an envelope
@@ -283,67 +309,74 @@ public:
     /// for a token pattern the prefix cannot prefix.
     /// **Thread-safety:** as `Broker::psubscribe`.
     /// **Lifetime:** as `Broker::psubscribe`.
-    template <class H>
+    template <class H, SubscribeOption... C>
     requires Handler<H, Payload>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
-    psubscribe(const Pattern& p, H&& handler) const {
+    psubscribe(const Pattern& p, H&& handler, C&&... conditions) const {
         return impl_->template psubscribe<Payload>(
-            pattern(p), wrap<Payload>(std::forward<H>(handler), p.text()), std::tuple<>{});
+            pattern(p), wrap<Payload>(std::forward<H>(handler), p.text()),
+            std::forward_as_tuple(
+                scoped_condition<Payload>(std::forward<C>(conditions), p.text())...));
     }
 
     /// `broker().psubscribe<T>(pattern(p), handler)`: channels under the prefix carrying `T`.
     /// Throws `scope_error` for a token pattern the prefix cannot prefix.
     /// **Thread-safety:** as `Broker::psubscribe`.
     /// **Lifetime:** as `Broker::psubscribe`.
-    template <class T, class H>
+    template <class T, class H, SubscribeOption... C>
     requires Handler<H, T>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
-    psubscribe(const Pattern& p, H&& handler) const {
+    psubscribe(const Pattern& p, H&& handler, C&&... conditions) const {
         return impl_->template psubscribe<T>(
-            pattern(p), wrap<T>(std::forward<H>(handler), p.text()), std::tuple<>{});
+            pattern(p), wrap<T>(std::forward<H>(handler), p.text()),
+            std::forward_as_tuple(scoped_condition<T>(std::forward<C>(conditions), p.text())...));
     }
 
     /// `broker().psubscribe(pattern(p), handler, options)`: a queued pattern subscription.
     /// **Thread-safety:** as `Broker::psubscribe`.
     /// **Lifetime:** as `Broker::psubscribe` with `QueueOptions`.
-    template <class H>
+    template <class H, SubscribeOption... C>
     requires Handler<H, Payload>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
-    psubscribe(const Pattern& p, H&& handler, QueueOptions options) const {
+    psubscribe(const Pattern& p, H&& handler, QueueOptions options, C&&... conditions) const {
         return impl_->template psubscribe_queued<Payload>(
             pattern(p), wrap<Payload>(std::forward<H>(handler), p.text()), std::move(options),
-            std::tuple<>{});
+            std::forward_as_tuple(
+                scoped_condition<Payload>(std::forward<C>(conditions), p.text())...));
     }
 
     /// `broker().psubscribe<T>(pattern(p), handler, options)`: a queued pattern subscription
     /// for payload type `T`.
     /// **Thread-safety:** as `Broker::psubscribe`.
     /// **Lifetime:** as `Broker::psubscribe` with `QueueOptions`.
-    template <class T, class H>
+    template <class T, class H, SubscribeOption... C>
     requires Handler<H, T>
     [[nodiscard("dropping the handle unsubscribes at once")]] Subscription
-    psubscribe(const Pattern& p, H&& handler, QueueOptions options) const {
-        return impl_->template psubscribe_queued<T>(pattern(p),
-                                                    wrap<T>(std::forward<H>(handler), p.text()),
-                                                    std::move(options), std::tuple<>{});
+    psubscribe(const Pattern& p, H&& handler, QueueOptions options, C&&... conditions) const {
+        return impl_->template psubscribe_queued<T>(
+            pattern(p), wrap<T>(std::forward<H>(handler), p.text()), std::move(options),
+            std::forward_as_tuple(scoped_condition<T>(std::forward<C>(conditions), p.text())...));
     }
 
     /// `broker().psubscribe(pattern(p), options)`: a pattern mailbox for `Payload`; its
     /// envelopes carry the full channel and pattern.
     /// **Thread-safety:** as `Broker::psubscribe`.
     /// **Lifetime:** dropping the mailbox unsubscribes and discards what it holds (counted).
+    template <SubscribeOption... C>
     [[nodiscard("dropping the mailbox unsubscribes at once")]] Mailbox<Payload>
-    psubscribe(const Pattern& p, QueueOptions options) const {
-        return impl_->template pmailbox<Payload>(pattern(p), std::move(options), std::tuple<>{});
+    psubscribe(const Pattern& p, QueueOptions options, C&&... conditions) const {
+        return impl_->template pmailbox<Payload>(
+            pattern(p), std::move(options), std::forward_as_tuple(std::forward<C>(conditions)...));
     }
 
     /// `broker().psubscribe<T>(pattern(p), options)`: a pattern mailbox for payload type `T`.
     /// **Thread-safety:** as `Broker::psubscribe`.
     /// **Lifetime:** dropping the mailbox unsubscribes and discards what it holds (counted).
-    template <class T>
+    template <class T, SubscribeOption... C>
     [[nodiscard("dropping the mailbox unsubscribes at once")]] Mailbox<T>
-    psubscribe(const Pattern& p, QueueOptions options) const {
-        return impl_->template pmailbox<T>(pattern(p), std::move(options), std::tuple<>{});
+    psubscribe(const Pattern& p, QueueOptions options, C&&... conditions) const {
+        return impl_->template pmailbox<T>(pattern(p), std::move(options),
+                                           std::forward_as_tuple(std::forward<C>(conditions)...));
     }
 
     // ---- publish -------------------------------------------------------------------------
@@ -464,6 +497,24 @@ private:
         std::string full = prefix_;
         full += p.text();
         return full;
+    }
+
+    // A message filter is wrapped to see relative names, as an envelope handler is; payload
+    // filters and dedup pass on untouched.
+    template <class T, class O>
+    decltype(auto) scoped_condition(O&& option, std::string_view relative_pattern) const {
+        using Option = std::remove_cvref_t<O>;
+        if constexpr (detail::is_filter<Option>::value) {
+            using P = decltype(Option::predicate);
+            if constexpr (!detail::PayloadPredicate<T, P> && detail::MessagePredicate<T, P>) {
+                return Filter<detail::ScopedMessagePredicate<T, P>>{
+                    {std::forward<O>(option).predicate, prefix_, std::string(relative_pattern)}};
+            } else {
+                return std::forward<O>(option);
+            }
+        } else {
+            return std::forward<O>(option);
+        }
     }
 
     // Envelope handlers are wrapped to see relative names; payload handlers (the broker

@@ -286,3 +286,40 @@ TEMPLATE_TEST_CASE("scope: a scope that outlives its broker behaves as a shut-do
     CHECK(nested.publish("x", "m") == 0);
     CHECK_FALSE(sub.active());
 }
+
+TEST_CASE("scope: filters and dedup work through a scope; a message filter sees the relative "
+          "channel and pattern, as the handler does",
+          "[scope][subscribe_options]") {
+    SafeBroker broker;
+    auto dev = broker.scope("dev:");
+    std::vector<std::string> seen_by_filter;
+    std::vector<std::string> got;
+    auto sub = dev.psubscribe(
+        "sensor:*",
+        [&](const herald::Message<std::string>& m) {
+            got.push_back(std::string(m.channel) + "=" + m.payload);
+        },
+        herald::filter([&](const herald::Message<std::string>& m) {
+            seen_by_filter.push_back(std::string(m.pattern) + " " + std::string(m.channel));
+            return m.channel != "sensor:noisy";
+        }),
+        herald::dedup([](const std::string& s) { return s; }, 8));
+    CHECK(broker.publish("dev:sensor:a", "1") == 1);
+    CHECK(broker.publish("dev:sensor:noisy", "2") == 0);
+    CHECK(broker.publish("dev:sensor:b", "1") == 0); // a duplicate payload
+    CHECK(got == std::vector<std::string>{"sensor:a=1"});
+    CHECK(seen_by_filter == std::vector<std::string>{"sensor:* sensor:a", "sensor:* sensor:noisy",
+                                                     "sensor:* sensor:b"});
+    CHECK(sub.stats().filtered == 1);
+    CHECK(sub.stats().duplicates == 1);
+
+    auto exact = dev.subscribe(
+        "x", [](const std::string&) {}, herald::queued{},
+        herald::filter([](const std::string& s) { return !s.empty(); }));
+    CHECK(dev.publish("x", "") == 0);
+    CHECK(dev.publish("x", "y") == 1);
+    auto inbox = dev.subscribe("box", herald::queued{.capacity = 4},
+                               herald::dedup([](const std::string& s) { return s; }, 4));
+    CHECK(dev.publish("box", "a") == 1);
+    CHECK(dev.publish("box", "a") == 0);
+}
