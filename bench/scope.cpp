@@ -1,7 +1,7 @@
 // herald_bench_scope: what a scope adds to a publish. The same broker, channel and subscriber,
 // published on directly ("plain") and through broker.scope("dev:") ("scoped"), with a handler
 // taking the payload (passed to the broker untouched) and one taking the envelope (wrapped to
-// see the relative channel). Names follow "W8.<what>/<implementation>".
+// see the relative channel). Names follow "W9.<what>/<implementation>".
 
 #include <herald/broker.hpp>
 
@@ -65,10 +65,10 @@ void scoped_envelope(benchmark::State& state) {
     benchmark::DoNotOptimize(sink);
 }
 
-BENCHMARK(plain<false>)->Name("W8.publish/payload handler/herald plain");
-BENCHMARK(scoped<false>)->Name("W8.publish/payload handler/herald scoped");
-BENCHMARK(plain<true>)->Name("W8.publish/envelope handler/herald plain");
-BENCHMARK(scoped_envelope)->Name("W8.publish/envelope handler/herald scoped");
+BENCHMARK(plain<false>)->Name("W9.publish/payload handler/herald plain");
+BENCHMARK(scoped<false>)->Name("W9.publish/payload handler/herald scoped");
+BENCHMARK(plain<true>)->Name("W9.publish/envelope handler/herald plain");
+BENCHMARK(scoped_envelope)->Name("W9.publish/envelope handler/herald scoped");
 
 } // namespace
 
