@@ -140,8 +140,8 @@ struct fmt::formatter<herald::SubscriptionStats> : herald::detail::NoSpecFormatt
         return fmt::format_to(ctx.out(),
                               "delivered={} errors={} dropped={} skipped={} filtered={} "
                               "duplicates={} queued={} high_water={} active={}",
-                              s.delivered, s.errors, s.dropped, s.skipped, s.filtered,
-                              s.duplicates, s.queued, s.high_water, s.active);
+                              s.delivered, s.errors, s.dropped, s.skipped, s.filtered, s.duplicates,
+                              s.queued, s.high_water, s.active);
     }
 };
 

@@ -215,7 +215,9 @@ public:
     }
     /// As `subscribe(owner, channel, handler)`, queued with `options`.
     /// **Thread-safety:** see the class.
-    /// **Lifetime:** as above; a user executor in `options` must outlive the subscription.
+    /// **Lifetime:** the subscription lasts until `unsubscribe(owner, channel)`,
+    /// `unsubscribe_all(owner)` or the recorder's end; a user executor in `options` must
+    /// outlive it.
     template <class H>
     requires Handler<H, Payload> std::uint64_t
     subscribe(std::string_view owner, std::string_view channel, H&& handler, QueueOptions options) {
@@ -235,7 +237,9 @@ public:
     }
     /// As `psubscribe(owner, pattern, handler)`, queued with `options`.
     /// **Thread-safety:** see the class.
-    /// **Lifetime:** as above; a user executor in `options` must outlive the subscription.
+    /// **Lifetime:** the subscription lasts until `unsubscribe(owner, pattern.text())`,
+    /// `unsubscribe_all(owner)` or the recorder's end; a user executor in `options` must
+    /// outlive it.
     template <class H>
     requires Handler<H, Payload> std::uint64_t
     psubscribe(std::string_view owner, const Pattern& pattern, H&& handler, QueueOptions options) {
@@ -274,7 +278,8 @@ public:
         return receivers;
     }
 
-    /// Publishes a value convertible to `Payload` (a string literal, say), recorded as above.
+    /// Publishes a value convertible to `Payload` (a string literal, say) on `channel` and
+    /// records the channel, a copy of the payload and the receiver count.
     /// **Thread-safety:** see the class.
     /// **Lifetime:** `value` need only live for the call.
     template <class U>

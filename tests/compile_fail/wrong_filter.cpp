@@ -11,10 +11,11 @@ struct Order {
 herald::Subscription large_orders(herald::Broker<>& broker) {
     const herald::Topic<Order> orders("orders");
 #if HERALD_EXPECT_ERROR
-    return broker.subscribe(orders, [](const Order&) {},
-                            herald::filter([](const std::string& s) { return s.empty(); }));
+    return broker.subscribe(
+        orders, [](const Order&) {},
+        herald::filter([](const std::string& s) { return s.empty(); }));
 #else
-    return broker.subscribe(orders, [](const Order&) {},
-                            herald::filter([](const Order& o) { return o.total > 100; }));
+    return broker.subscribe(
+        orders, [](const Order&) {}, herald::filter([](const Order& o) { return o.total > 100; }));
 #endif
 }

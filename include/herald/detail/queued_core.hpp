@@ -2,7 +2,9 @@
 // The queued part of a subscription, whatever its payload and handler: the bounded queue under
 // its overflow policy (producer side) and mailbox-style scheduling (consumer side): a
 // subscription is scheduled at most once at a time, so its handler never runs concurrently
-// with itself.
+// with itself. Over 700 lines: the producer side, the consumer turn and the waiter list of
+// coroutine receivers share one state (ring, turn, waiters) that is not split yet; the next
+// step is a ring-side and a consumer-side file.
 
 #include <herald/detail/asymmetric_fence.hpp>
 #include <herald/detail/bounded_ring.hpp>
